@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Whole-run benchmark of `lavoir run --jsonl` with the default pipeline:
+# MB/s and peak RSS at 1 and 2 threads, best of RUNS runs.
+#
+#   bench/run.sh [MB]        # default 100 MB of generated JSONL
+#   RUNS=1 THREADS=2 MAX_RSS_MB=100 bench/run.sh 1000
+#                            # 1 GB: fails unless peak RSS stays under 100 MB
+#
+# The corpus comes from examples/gen_corpus.rs (deterministic, seed 1) and
+# is kept in target/bench/ for the next run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MB=${1:-100}
+RUNS=${RUNS:-3}
+MAX_RSS_MB=${MAX_RSS_MB:-}
+THREADS=${THREADS:-"1 2"}
+CORPUS=target/bench/corpus-$MB.jsonl
+
+cargo build --release --quiet --bin lavoir --example gen_corpus
+mkdir -p target/bench
+if [[ ! -s $CORPUS ]]; then
+    echo "generating $CORPUS ($MB MB)…" >&2
+    target/release/examples/gen_corpus --mb "$MB" --seed 1 > "$CORPUS.tmp"
+    mv "$CORPUS.tmp" "$CORPUS"
+fi
+BYTES=$(stat -c %s "$CORPUS")
+
+echo "lavoir $(git describe --always --dirty 2>/dev/null || echo '?'), $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo "corpus: $CORPUS, $((BYTES / 1000000)) MB, $(wc -l < "$CORPUS") records; best of $RUNS"
+printf '%-8s %10s %10s %14s\n' threads seconds MB/s "peak RSS MB"
+declare -A RATE
+failed=0
+for j in $THREADS; do
+    best=""
+    rss=0
+    for _ in $(seq "$RUNS"); do
+        out=$( { /usr/bin/time -f '%e %M' target/release/lavoir run -q --jsonl "$CORPUS" \
+                 --out /dev/null -j "$j" 2>&1 >/dev/null; } | tail -1)
+        secs=${out% *}
+        kb=${out#* }
+        if [[ -z $best ]] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; fi
+        if ((kb > rss)); then rss=$kb; fi
+    done
+    RATE[$j]=$(awk "BEGIN{printf \"%.1f\", $BYTES / 1e6 / $best}")
+    printf '%-8s %10s %10s %14s\n' "$j" "$best" "${RATE[$j]}" "$(awk "BEGIN{printf \"%.0f\", $rss / 1024}")"
+    if [[ -n $MAX_RSS_MB ]] && ((rss > MAX_RSS_MB * 1024)); then
+        echo "FAIL: peak RSS $((rss / 1024)) MB at $j threads, over $MAX_RSS_MB MB" >&2
+        failed=1
+    fi
+done
+if [[ -n ${RATE[1]:-} && -n ${RATE[2]:-} ]]; then
+    awk "BEGIN{printf \"scaling 1 -> 2 threads: %.2fx (linear: 2.00x)\n\", ${RATE[2]} / ${RATE[1]}}"
+fi
+exit $failed

@@ -1,0 +1,838 @@
+//! Applying a stage's changes to the working text while keeping the edit
+//! log lossless, and replaying the log backwards (`restore`).
+//!
+//! A stage returns [`Change`]s: byte ranges of the text it was given, with
+//! the text to put there. [`WorkDoc::apply`] applies them in one pass and
+//! records, for each, an [`Edit`] with the original text, the new text,
+//! where it was applied (`at`) and the span of the decoded input it comes
+//! from. That input span is found with a source map: a partition of the
+//! current text into pieces copied unchanged from the input (which map
+//! character for character) and pieces written by stages (which map to the
+//! whole input span they replaced), in the spirit of ruff's edit lists.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::document::{Block, BlockKind, Edit, EditKind, Entity, Meta, Removed};
+use crate::text_index::{TextIndex, count_chars};
+
+/// A change a stage wants to make to the text it was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// Byte range in the stage's input text (empty for an insertion).
+    pub range: Range<usize>,
+    /// The text to put there (empty for a removal).
+    pub new: String,
+    /// Stable id of the rule.
+    pub rule: Arc<str>,
+    /// What the removed text is, for junk and metadata.
+    pub category: Option<Arc<str>>,
+    /// The metadata field that receives the text, for moves.
+    pub to: Option<Arc<str>>,
+}
+
+impl Change {
+    pub fn replace(range: Range<usize>, new: impl Into<String>, rule: &Arc<str>) -> Self {
+        Change {
+            range,
+            new: new.into(),
+            rule: rule.clone(),
+            category: None,
+            to: None,
+        }
+    }
+
+    pub fn remove(range: Range<usize>, rule: &Arc<str>) -> Self {
+        Self::replace(range, String::new(), rule)
+    }
+
+    pub fn insert(at: usize, new: impl Into<String>, rule: &Arc<str>) -> Self {
+        Self::replace(at..at, new, rule)
+    }
+
+    /// Marks what the removed text was (`seo-prompt`, `caption`, …).
+    pub fn category(mut self, category: &Arc<str>) -> Self {
+        self.category = Some(category.clone());
+        self
+    }
+
+    /// Marks the change as a move of the removed text into `meta.<field>`.
+    pub fn moved_to(mut self, field: &Arc<str>) -> Self {
+        self.to = Some(field.clone());
+        self
+    }
+
+    fn kind(&self) -> EditKind {
+        if self.to.is_some() {
+            EditKind::Move
+        } else if self.range.is_empty() {
+            EditKind::Insert
+        } else if self.new.is_empty() {
+            EditKind::Remove
+        } else {
+            EditKind::Replace
+        }
+    }
+}
+
+/// A stage broke the rules of [`Change`]: a bug, reported, never applied.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChangeError {
+    #[error("stage `{stage}` made overlapping changes at bytes {first:?} and {second:?}")]
+    Overlap {
+        stage: &'static str,
+        first: Range<usize>,
+        second: Range<usize>,
+    },
+    #[error(
+        "stage `{stage}` made a change at bytes {range:?} outside the text or inside a character"
+    )]
+    OutOfBounds {
+        stage: &'static str,
+        range: Range<usize>,
+    },
+}
+
+/// Entity details kept while the document is being processed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntityInfo {
+    pub canonical: String,
+    pub surface: String,
+    pub kind: Arc<str>,
+    pub normalized: bool,
+}
+
+/// An annotation on a byte span of the working text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub range: Range<usize>,
+    pub value: T,
+}
+
+/// What a stage sees and returns: the text, the metadata, the current
+/// annotations, and the changes and annotations it adds.
+pub struct StageCtx<'a> {
+    pub text: &'a str,
+    pub meta: &'a mut Meta,
+    /// Blocks found so far, in byte ranges of `text`.
+    pub blocks: &'a [Spanned<BlockKind>],
+    /// The changes to make, in any order; they must not overlap.
+    pub changes: Vec<Change>,
+    /// New blocks (replacing the old ones), in byte ranges of `text`.
+    pub new_blocks: Option<Vec<Spanned<BlockKind>>>,
+    /// New entities, in byte ranges of `text`.
+    pub new_entities: Vec<Spanned<EntityInfo>>,
+}
+
+/// One edit as recorded while processing: byte offsets, converted to code
+/// points at the end.
+#[derive(Clone, Debug)]
+struct RawEdit {
+    stage: Arc<str>,
+    rule: Arc<str>,
+    kind: EditKind,
+    category: Option<Arc<str>>,
+    to: Option<Arc<str>>,
+    input: Range<usize>,
+    at: usize,
+    original: String,
+    new: String,
+}
+
+/// A piece of the current text and where it comes from in the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seg {
+    cur: usize,
+    len: usize,
+    inp: usize,
+    inp_len: usize,
+    /// Copied unchanged from the input (maps byte for byte).
+    exact: bool,
+}
+
+impl Seg {
+    fn end(&self) -> usize {
+        self.cur + self.len
+    }
+}
+
+/// Maps byte offsets of the current text to byte offsets of the input.
+#[derive(Clone, Debug)]
+struct SourceMap {
+    /// Contiguous, non-empty pieces covering the current text in order.
+    segs: Vec<Seg>,
+    inp_total: usize,
+}
+
+impl SourceMap {
+    fn identity(len: usize) -> Self {
+        let segs = if len == 0 {
+            Vec::new()
+        } else {
+            vec![Seg {
+                cur: 0,
+                len,
+                inp: 0,
+                inp_len: len,
+                exact: true,
+            }]
+        };
+        SourceMap {
+            segs,
+            inp_total: len,
+        }
+    }
+
+    /// Input offset where the text starting at `p` comes from.
+    fn left(&self, p: usize) -> usize {
+        let i = self.segs.partition_point(|s| s.end() <= p);
+        match self.segs.get(i) {
+            None => self.inp_total,
+            Some(s) if s.exact => s.inp + (p - s.cur),
+            Some(s) => s.inp,
+        }
+    }
+
+    /// Input offset where the text ending at `p` comes from.
+    fn right(&self, p: usize) -> usize {
+        if p == 0 {
+            return 0;
+        }
+        let i = self.segs.partition_point(|s| s.end() < p);
+        match self.segs.get(i) {
+            None => self.inp_total,
+            Some(s) if s.exact => s.inp + (p - s.cur),
+            Some(s) => s.inp + s.inp_len,
+        }
+    }
+
+    /// The smallest input span holding the current range `r`.
+    fn input_span(&self, r: &Range<usize>) -> Range<usize> {
+        if r.is_empty() {
+            let (a, b) = (self.right(r.start), self.left(r.start));
+            a.min(b)..a.max(b)
+        } else {
+            self.left(r.start)..self.right(r.end)
+        }
+    }
+
+    /// The replaced piece strictly containing `p`, if any.
+    fn replaced_around(&self, p: usize) -> Option<Seg> {
+        let i = self.segs.partition_point(|s| s.end() <= p);
+        self.segs.get(i).filter(|s| !s.exact && s.cur < p).copied()
+    }
+
+    /// Updates the map for sorted, non-overlapping `changes`.
+    fn apply(&mut self, changes: &[Change]) {
+        // 1. Group the changes: a change touching a replaced piece takes the
+        //    whole piece (it cannot be split), which may merge neighbours.
+        struct Group {
+            old: Range<usize>,
+            new_len: usize,
+            inp: Range<usize>,
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        for c in changes {
+            let mut a = c.range.start;
+            let mut b = c.range.end;
+            if let Some(s) = self.replaced_around(a) {
+                a = s.cur;
+                if c.range.is_empty() {
+                    b = s.end();
+                }
+            }
+            if let Some(s) = self.replaced_around(b) {
+                b = s.end();
+            }
+            let delta = c.new.len() as isize - c.range.len() as isize;
+            match groups.last_mut() {
+                Some(g) if a < g.old.end => {
+                    let grown = b.max(g.old.end);
+                    g.new_len =
+                        (g.new_len as isize + delta + (grown - g.old.end) as isize) as usize;
+                    g.old.end = grown;
+                }
+                _ => groups.push(Group {
+                    old: a..b,
+                    new_len: ((b - a) as isize + delta) as usize,
+                    inp: 0..0,
+                }),
+            }
+        }
+        for g in &mut groups {
+            g.inp = self.input_span(&g.old);
+        }
+
+        // 2. Split exact pieces at group boundaries.
+        let mut cuts: Vec<usize> = groups
+            .iter()
+            .flat_map(|g| [g.old.start, g.old.end])
+            .collect();
+        cuts.dedup();
+        let mut refined = Vec::with_capacity(self.segs.len() + cuts.len());
+        let mut ci = 0;
+        for s in &self.segs {
+            let mut s = *s;
+            while ci < cuts.len() && cuts[ci] <= s.cur {
+                ci += 1;
+            }
+            while s.exact && ci < cuts.len() && cuts[ci] < s.end() {
+                let head = cuts[ci] - s.cur;
+                refined.push(Seg {
+                    len: head,
+                    inp_len: head,
+                    ..s
+                });
+                s = Seg {
+                    cur: s.cur + head,
+                    len: s.len - head,
+                    inp: s.inp + head,
+                    inp_len: s.inp_len - head,
+                    exact: true,
+                };
+                ci += 1;
+            }
+            refined.push(s);
+        }
+
+        // 3. Replace the pieces inside each group by one replaced piece and
+        //    shift the others.
+        let mut out = Vec::with_capacity(refined.len() + groups.len());
+        let mut delta: isize = 0;
+        let mut gi = 0;
+        let mut covered_until = 0;
+        fn shift(p: usize, d: isize) -> usize {
+            (p as isize + d) as usize
+        }
+        fn emit(g: &Group, delta: &mut isize, out: &mut Vec<Seg>) {
+            if g.new_len > 0 {
+                out.push(Seg {
+                    cur: shift(g.old.start, *delta),
+                    len: g.new_len,
+                    inp: g.inp.start,
+                    inp_len: g.inp.len(),
+                    exact: false,
+                });
+            }
+            *delta += g.new_len as isize - g.old.len() as isize;
+        }
+        for s in refined {
+            while gi < groups.len() && groups[gi].old.start <= s.cur {
+                emit(&groups[gi], &mut delta, &mut out);
+                covered_until = groups[gi].old.end;
+                gi += 1;
+            }
+            if s.cur < covered_until {
+                continue;
+            }
+            out.push(Seg {
+                cur: shift(s.cur, delta),
+                ..s
+            });
+        }
+        while gi < groups.len() {
+            emit(&groups[gi], &mut delta, &mut out);
+            gi += 1;
+        }
+        self.segs = out;
+    }
+}
+
+/// Maps byte offsets through one batch of sorted changes.
+struct PosMapper<'c> {
+    changes: &'c [Change],
+    /// Net length change of the changes before each one.
+    delta_before: Vec<isize>,
+}
+
+impl<'c> PosMapper<'c> {
+    fn new(changes: &'c [Change]) -> Self {
+        let mut delta_before = Vec::with_capacity(changes.len() + 1);
+        let mut d = 0isize;
+        for c in changes {
+            delta_before.push(d);
+            d += c.new.len() as isize - c.range.len() as isize;
+        }
+        delta_before.push(d);
+        PosMapper {
+            changes,
+            delta_before,
+        }
+    }
+
+    fn shifted(&self, p: usize, k: usize) -> usize {
+        (p as isize + self.delta_before[k]) as usize
+    }
+
+    /// New offset of a span start: after text inserted at `p`.
+    fn start(&self, p: usize) -> usize {
+        let k = self.changes.partition_point(|c| c.range.end <= p);
+        match self.changes.get(k) {
+            Some(c) if c.range.start < p => self.shifted(c.range.start, k),
+            _ => self.shifted(p, k),
+        }
+    }
+
+    /// New offset of a span end: before text inserted at `p`.
+    fn end(&self, p: usize) -> usize {
+        let k = self
+            .changes
+            .partition_point(|c| c.range.end < p || (c.range.end == p && c.range.start < p));
+        match self.changes.get(k) {
+            Some(c) if c.range.start < p && p < c.range.end => {
+                self.shifted(c.range.start, k) + c.new.len()
+            }
+            _ => self.shifted(p, k),
+        }
+    }
+
+    fn span(&self, r: &Range<usize>) -> Option<Range<usize>> {
+        let (s, e) = (self.start(r.start), self.end(r.end));
+        // A span whose text was removed disappears.
+        (s < e || r.is_empty()).then_some(s..e.max(s))
+    }
+}
+
+/// A document being processed: the working text, its annotations and the
+/// edit log.
+pub struct WorkDoc {
+    input: String,
+    pub text: String,
+    pub meta: Meta,
+    pub blocks: Vec<Spanned<BlockKind>>,
+    pub entities: Vec<Spanned<EntityInfo>>,
+    map: SourceMap,
+    log: Vec<RawEdit>,
+}
+
+impl WorkDoc {
+    /// Starts from the decoded input.
+    pub fn new(input: String) -> Self {
+        WorkDoc {
+            map: SourceMap::identity(input.len()),
+            text: input.clone(),
+            input,
+            meta: Meta::default(),
+            blocks: Vec::new(),
+            entities: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+
+    /// The decoded input.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// Runs one stage: `f` fills a [`StageCtx`], then its changes are
+    /// applied and logged, and the annotations follow the text.
+    pub fn run_stage<E>(
+        &mut self,
+        stage: &'static str,
+        f: impl FnOnce(&mut StageCtx<'_>) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        E: From<ChangeError>,
+    {
+        let mut ctx = StageCtx {
+            text: &self.text,
+            meta: &mut self.meta,
+            blocks: &self.blocks,
+            changes: Vec::new(),
+            new_blocks: None,
+            new_entities: Vec::new(),
+        };
+        f(&mut ctx)?;
+        let StageCtx {
+            mut changes,
+            new_blocks,
+            new_entities,
+            ..
+        } = ctx;
+        if let Some(blocks) = new_blocks {
+            self.blocks = blocks;
+        }
+        self.entities.extend(new_entities);
+        self.apply(stage, &mut changes)?;
+        Ok(())
+    }
+
+    fn apply(&mut self, stage: &'static str, changes: &mut Vec<Change>) -> Result<(), ChangeError> {
+        let text = &self.text;
+        changes.retain(|c| text.get(c.range.clone()) != Some(c.new.as_str()));
+        if changes.is_empty() {
+            return Ok(());
+        }
+        changes.sort_by_key(|c| (c.range.start, c.range.end));
+        for c in changes.iter() {
+            if c.range.end > text.len()
+                || !text.is_char_boundary(c.range.start)
+                || !text.is_char_boundary(c.range.end)
+            {
+                return Err(ChangeError::OutOfBounds {
+                    stage,
+                    range: c.range.clone(),
+                });
+            }
+        }
+        for w in changes.windows(2) {
+            if w[0].range.end > w[1].range.start {
+                return Err(ChangeError::Overlap {
+                    stage,
+                    first: w[0].range.clone(),
+                    second: w[1].range.clone(),
+                });
+            }
+        }
+
+        let stage_name: Arc<str> = Arc::from(stage);
+        let grown: usize = changes.iter().map(|c| c.new.len()).sum();
+        let mut out = String::with_capacity(text.len() + grown);
+        let mut last = 0;
+        let mut chars_in = 0usize; // code points of `text` before `last`
+        let mut delta_chars = 0isize; // net code points added so far
+        for c in changes.iter() {
+            let kept = &text[last..c.range.start];
+            out.push_str(kept);
+            chars_in += count_chars(kept.as_bytes());
+            let original = &text[c.range.clone()];
+            let (orig_chars, new_chars) = (
+                count_chars(original.as_bytes()),
+                count_chars(c.new.as_bytes()),
+            );
+            self.log.push(RawEdit {
+                stage: stage_name.clone(),
+                rule: c.rule.clone(),
+                kind: c.kind(),
+                category: c.category.clone(),
+                to: c.to.clone(),
+                input: self.map.input_span(&c.range),
+                at: (chars_in as isize + delta_chars) as usize,
+                original: original.to_string(),
+                new: c.new.clone(),
+            });
+            out.push_str(&c.new);
+            chars_in += orig_chars;
+            delta_chars += new_chars as isize - orig_chars as isize;
+            last = c.range.end;
+        }
+        out.push_str(&text[last..]);
+
+        self.map.apply(changes);
+        let mapper = PosMapper::new(changes);
+        fn remap<T>(mapper: &PosMapper<'_>, spans: &mut Vec<Spanned<T>>) {
+            spans.retain_mut(|s| match mapper.span(&s.range) {
+                Some(r) => {
+                    s.range = r;
+                    true
+                }
+                None => false,
+            });
+        }
+        remap(&mapper, &mut self.blocks);
+        remap(&mapper, &mut self.entities);
+        self.text = out;
+        Ok(())
+    }
+
+    /// The edit log, with offsets converted to code points and each junk
+    /// or metadata removal listed in `meta.removed`.
+    pub fn finish(mut self) -> Finished {
+        let index = TextIndex::new(&self.input);
+        let mut edits = Vec::with_capacity(self.log.len());
+        for e in self.log {
+            let (line, column) = index.line_col(e.input.start);
+            if let Some(kind) = &e.category
+                && matches!(e.kind, EditKind::Remove | EditKind::Move)
+            {
+                self.meta.removed.push(Removed {
+                    line,
+                    kind: kind.clone(),
+                    text: e.original.trim().to_string(),
+                    rule: e.rule.clone(),
+                });
+            }
+            edits.push(Edit {
+                stage: e.stage,
+                rule: e.rule,
+                kind: e.kind,
+                category: e.category,
+                to: e.to,
+                start: index.char_at(e.input.start),
+                end: index.char_at(e.input.end),
+                line,
+                column,
+                at: e.at,
+                original: e.original,
+                new: e.new,
+            });
+        }
+        self.meta.removed.sort_by_key(|r| r.line);
+        // Title, dek and headings as they read in the clean text.
+        for b in &self.blocks {
+            let text = self.text[b.range.clone()].to_string();
+            let field = match b.value {
+                BlockKind::Title => "title",
+                BlockKind::Dek => "dek",
+                BlockKind::Heading => "headings",
+                BlockKind::Paragraph => continue,
+            };
+            self.meta.store(field, &text);
+        }
+        let out_index = TextIndex::new(&self.text);
+        let chars = |r: &Range<usize>| (out_index.char_at(r.start), out_index.char_at(r.end));
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|b| {
+                let (start, end) = chars(&b.range);
+                Block {
+                    kind: b.value,
+                    start,
+                    end,
+                }
+            })
+            .collect();
+        let mut entities: Vec<Entity> = self
+            .entities
+            .iter()
+            .map(|e| {
+                let (start, end) = chars(&e.range);
+                Entity {
+                    start,
+                    end,
+                    canonical: e.value.canonical.clone(),
+                    surface: e.value.surface.clone(),
+                    kind: e.value.kind.clone(),
+                    normalized: e.value.normalized,
+                }
+            })
+            .collect();
+        entities.sort_by_key(|e| (e.start, e.end));
+        Finished {
+            input_chars: index.char_at(self.input.len()),
+            text: self.text,
+            meta: self.meta,
+            blocks,
+            entities,
+            edits,
+        }
+    }
+}
+
+/// The result of [`WorkDoc::finish`].
+pub struct Finished {
+    pub input_chars: usize,
+    pub text: String,
+    pub meta: Meta,
+    pub blocks: Vec<Block>,
+    pub entities: Vec<Entity>,
+    pub edits: Vec<Edit>,
+}
+
+/// The text `f` (one stage's work) makes of `text`: for examples in
+/// documentation and tests.
+pub fn apply_once(text: &str, f: impl FnOnce(&mut StageCtx<'_>)) -> String {
+    let mut doc = WorkDoc::new(text.to_string());
+    match doc.run_stage::<ChangeError>("example", |ctx| {
+        f(ctx);
+        Ok(())
+    }) {
+        Ok(()) => doc.text,
+        Err(e) => format!("<{e}>"),
+    }
+}
+
+/// The edit log does not fit the text it is applied to.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("edit {index} ({stage}/{rule}) does not match the text at {at}: expected {expected:?}")]
+pub struct RestoreError {
+    pub index: usize,
+    pub stage: String,
+    pub rule: String,
+    pub at: usize,
+    pub expected: String,
+}
+
+/// Rebuilds the decoded input from a clean text and its edit log.
+///
+/// Edits are undone from last to first. A run of edits in which each one
+/// lies after the previous one's new text is undone in a single pass.
+pub fn restore(text: &str, edits: &[Edit]) -> Result<String, RestoreError> {
+    let mut current = text.to_string();
+    let mut end = edits.len();
+    while end > 0 {
+        let mut start = end - 1;
+        while start > 0 {
+            let (prev, next) = (&edits[start - 1], &edits[start]);
+            if next.at >= prev.at + prev.new.chars().count() {
+                start -= 1;
+            } else {
+                break;
+            }
+        }
+        current = undo_run(&current, &edits[start..end], start)?;
+        end = start;
+    }
+    Ok(current)
+}
+
+/// Undoes a run of edits sorted by position, in one pass over `text`.
+fn undo_run(text: &str, run: &[Edit], first_index: usize) -> Result<String, RestoreError> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.char_indices();
+    let mut pos = 0usize; // code point position of the iterator
+    let mut byte = 0usize; // byte position of the iterator
+    let mut copied = 0usize; // bytes of `text` already in `out`
+    let advance = |target: usize,
+                   chars: &mut std::str::CharIndices<'_>,
+                   pos: &mut usize,
+                   byte: &mut usize|
+     -> bool {
+        while *pos < target {
+            match chars.next() {
+                Some((_, c)) => {
+                    *byte += c.len_utf8();
+                    *pos += 1;
+                }
+                None => return false,
+            }
+        }
+        true
+    };
+    for (i, e) in run.iter().enumerate() {
+        let mismatch = || RestoreError {
+            index: first_index + i,
+            stage: e.stage.to_string(),
+            rule: e.rule.to_string(),
+            at: e.at,
+            expected: e.new.clone(),
+        };
+        if !advance(e.at, &mut chars, &mut pos, &mut byte) {
+            return Err(mismatch());
+        }
+        out.push_str(&text[copied..byte]);
+        if !text[byte..].starts_with(e.new.as_str()) {
+            return Err(mismatch());
+        }
+        let new_chars = e.new.chars().count();
+        advance(e.at + new_chars, &mut chars, &mut pos, &mut byte);
+        out.push_str(&e.original);
+        copied = byte;
+    }
+    out.push_str(&text[copied..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(s: &str) -> Arc<str> {
+        Arc::from(s)
+    }
+
+    /// Runs a sequence of stages given as (start, end, new) byte changes
+    /// and returns the finished document.
+    fn run(input: &str, stages: &[&[(usize, usize, &str)]]) -> Finished {
+        let mut doc = WorkDoc::new(input.to_string());
+        for (i, changes) in stages.iter().enumerate() {
+            let name: &'static str = ["one", "two", "three", "four"][i];
+            doc.run_stage::<ChangeError>(name, |ctx| {
+                for &(a, b, new) in changes.iter() {
+                    ctx.changes.push(Change::replace(a..b, new, &rule("r")));
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        doc.finish()
+    }
+
+    #[test]
+    fn records_input_spans_through_stacked_edits() {
+        // "Suleimani a dit" -> "Soleimani a dit" -> "Soleimani a déclaré"
+        let done = run(
+            "Suleimani a dit",
+            &[&[(1, 3, "ol")], &[(12, 15, "déclaré")]],
+        );
+        assert_eq!(done.text, "Soleimani a déclaré");
+        let e = &done.edits[1];
+        assert_eq!((e.start, e.end, e.at), (12, 15, 12));
+        assert_eq!(restore(&done.text, &done.edits).unwrap(), "Suleimani a dit");
+    }
+
+    #[test]
+    fn an_edit_over_a_replaced_piece_takes_its_whole_input_span() {
+        // stage one rewrites "ab" as "XYZ"; stage two rewrites "YZc".
+        let done = run("ab c", &[&[(0, 2, "XYZ")], &[(1, 5, "!")]]);
+        assert_eq!(done.text, "X!");
+        let e = &done.edits[1];
+        assert_eq!((e.start, e.end), (0, 4));
+        assert_eq!(restore(&done.text, &done.edits).unwrap(), "ab c");
+    }
+
+    #[test]
+    fn insertions_and_removals_restore_exactly() {
+        let done = run(
+            "l'Irak« ,\n\n\nfin",
+            &[
+                &[(1, 2, "’"), (9, 11, "")],
+                &[(0, 0, "« "), (6, 8, "\u{202f}»"), (11, 11, "\n")],
+            ],
+        );
+        assert_eq!(
+            restore(&done.text, &done.edits).unwrap(),
+            "l'Irak« ,\n\n\nfin"
+        );
+    }
+
+    #[test]
+    fn overlapping_changes_are_refused() {
+        let mut doc = WorkDoc::new("abcdef".into());
+        let err = doc
+            .run_stage::<ChangeError>("bad", |ctx| {
+                ctx.changes.push(Change::remove(0..3, &rule("a")));
+                ctx.changes.push(Change::remove(2..4, &rule("b")));
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(matches!(err, ChangeError::Overlap { .. }));
+        assert_eq!(doc.text, "abcdef");
+    }
+
+    #[test]
+    fn spans_follow_the_text() {
+        let mut doc = WorkDoc::new("xx Bagdad yy".into());
+        doc.run_stage::<ChangeError>("mark", |ctx| {
+            ctx.new_entities.push(Spanned {
+                range: 3..9,
+                value: EntityInfo {
+                    canonical: "Bagdad".into(),
+                    surface: "Bagdad".into(),
+                    kind: rule("place"),
+                    normalized: false,
+                },
+            });
+            Ok(())
+        })
+        .unwrap();
+        doc.run_stage::<ChangeError>("trim", |ctx| {
+            ctx.changes.push(Change::remove(0..3, &rule("t")));
+            ctx.changes.push(Change::insert(9, "!", &rule("t")));
+            Ok(())
+        })
+        .unwrap();
+        let done = doc.finish();
+        assert_eq!(done.text, "Bagdad! yy");
+        assert_eq!((done.entities[0].start, done.entities[0].end), (0, 6));
+    }
+
+    #[test]
+    fn restore_reports_a_log_that_does_not_fit() {
+        let done = run("abc", &[&[(0, 1, "X")]]);
+        let err = restore("Zbc", &done.edits).unwrap_err();
+        assert_eq!(err.index, 0);
+    }
+}

@@ -1,0 +1,774 @@
+//! `lavoir run --jsonl`: a stream filter over JSON Lines documents, in the
+//! convention of dolma and datatrove (`id`, `text`, optional `metadata`;
+//! other fields pass through untouched, in their order).
+//!
+//! Each output line is the input record with its text replaced by the
+//! clean text and a `lavoir` field holding the annotations (see
+//! docs/format.md). Records come out in input order.
+//!
+//! Reading, cleaning and writing overlap: a reader thread cuts the input
+//! into batches, the batches are cleaned in parallel (rayon) one after the
+//! other, and a writer thread writes them. At most a few batches are in
+//! flight, so memory does not grow with the size of the corpus.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+use serde::Serialize;
+
+use crate::document::{Block, CleanDocument, Edit, Entity, InputInfo, Meta};
+use crate::pipeline::Pipeline;
+
+/// What to do with a line that is not a JSON object with a text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnError {
+    /// Report it, count it, leave it out of the output, go on.
+    #[default]
+    Skip,
+    /// Report it and stop the run.
+    Fail,
+}
+
+/// Options of a JSONL run.
+#[derive(Clone, Debug)]
+pub struct JsonlOptions {
+    /// The field holding the text (default `text`).
+    pub text_field: String,
+    pub on_error: OnError,
+    /// `(k, n)`: only records whose index (counted from 0 over all
+    /// inputs) is `k - 1` modulo `n`.
+    pub shard: Option<(u64, u64)>,
+    /// Worker threads (default: one per core).
+    pub threads: Option<usize>,
+    /// Records per batch.
+    pub batch_records: usize,
+    /// Input bytes per batch.
+    pub batch_bytes: usize,
+    /// Set (by a signal handler) to stop: no more lines are read, the
+    /// records in flight are finished, a file output is not created.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Default for JsonlOptions {
+    fn default() -> Self {
+        JsonlOptions {
+            text_field: "text".into(),
+            on_error: OnError::Skip,
+            shard: None,
+            threads: None,
+            batch_records: 512,
+            batch_bytes: 4 << 20,
+            cancel: None,
+        }
+    }
+}
+
+/// A line that could not be cleaned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadLine {
+    /// The input it comes from (`-` for standard input).
+    pub source: String,
+    /// 1-based line number in that input.
+    pub line: u64,
+    pub message: String,
+}
+
+/// Totals of a JSONL run.
+#[derive(Clone, Debug, Default)]
+pub struct JsonlSummary {
+    pub records: u64,
+    pub bad: Vec<BadLine>,
+    /// Text bytes in and out (the text field only).
+    pub text_in: u64,
+    pub text_out: u64,
+    /// Bytes read (uncompressed).
+    pub bytes_in: u64,
+    pub edits: Vec<(Arc<str>, usize)>,
+    pub elapsed: Duration,
+    /// The run was cancelled before the end of its input; a file output
+    /// was not written.
+    pub interrupted: bool,
+}
+
+/// Why a JSONL run stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JsonlError {
+    #[error("{0}: {1}")]
+    Io(String, #[source] io::Error),
+    #[error("{}:{}: {}", .0.source, .0.line, .0.message)]
+    BadLine(BadLine),
+    #[error("cannot start {0} worker threads: {1}")]
+    Threads(usize, String),
+}
+
+/// Opens an input, decompressing `.gz` and `.zst` files; `-` is stdin.
+pub fn open_input(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufReader::with_capacity(1 << 20, io::stdin())));
+    }
+    let file = File::open(path)?;
+    let reader: Box<dyn Read + Send> = match path.extension().and_then(|e| e.to_str()) {
+        Some("gz") => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
+        Some("zst") | Some("zstd") => Box::new(zstd::stream::read::Decoder::new(file)?),
+        _ => Box::new(file),
+    };
+    Ok(Box::new(BufReader::with_capacity(1 << 20, reader)))
+}
+
+/// An output, compressed by extension; `-` is stdout.
+///
+/// A file is written under a temporary name beside it and renamed by
+/// [`Output::finish`], so it is either absent (or the previous one) or
+/// whole; [`Output::abandon`] removes the temporary file.
+pub struct Output {
+    sink: Sink,
+    /// (temporary file, final path) for file outputs.
+    rename: Option<(PathBuf, PathBuf)>,
+}
+
+enum Sink {
+    Plain(BufWriter<Box<dyn Write + Send>>),
+    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+    Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
+}
+
+impl Output {
+    pub fn create(path: &Path) -> io::Result<Output> {
+        if path == Path::new("-") {
+            return Ok(Output {
+                sink: Sink::Plain(BufWriter::with_capacity(1 << 20, Box::new(io::stdout()))),
+                rename: None,
+            });
+        }
+        let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                dir
+            }
+            None => Path::new("."),
+        };
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let tmp = dir.join(format!(".{name}.lavoir-{}.tmp", std::process::id()));
+        let file = File::create(&tmp)?;
+        let writer = BufWriter::with_capacity(1 << 20, file);
+        let sink = match path.extension().and_then(|e| e.to_str()) {
+            Some("gz") => Sink::Gzip(flate2::write::GzEncoder::new(
+                writer,
+                flate2::Compression::default(),
+            )),
+            Some("zst") | Some("zstd") => Sink::Zstd(zstd::stream::write::Encoder::new(writer, 3)?),
+            _ => Sink::Plain(BufWriter::with_capacity(0, Box::new(writer))),
+        };
+        Ok(Output {
+            sink,
+            rename: Some((tmp, path.to_path_buf())),
+        })
+    }
+
+    /// Flushes, ends the compressed stream and puts the file in place.
+    pub fn finish(mut self) -> io::Result<()> {
+        let rename = self.rename.take();
+        let result = self.end().and_then(|()| match &rename {
+            Some((tmp, path)) => std::fs::rename(tmp, path),
+            None => Ok(()),
+        });
+        if result.is_err()
+            && let Some((tmp, _)) = &rename
+        {
+            let _ = std::fs::remove_file(tmp);
+        }
+        result
+    }
+
+    /// Drops what was written (a file output is not created).
+    pub fn abandon(mut self) {
+        if let Some((tmp, _)) = self.rename.take() {
+            let _ = std::fs::remove_file(tmp);
+        } else {
+            let _ = self.end();
+        }
+    }
+
+    fn end(&mut self) -> io::Result<()> {
+        let sink = std::mem::replace(
+            &mut self.sink,
+            Sink::Plain(BufWriter::new(Box::new(io::sink()))),
+        );
+        match sink {
+            Sink::Plain(mut w) => w.flush(),
+            Sink::Gzip(w) => w.finish()?.flush(),
+            Sink::Zstd(w) => w.finish()?.flush(),
+        }
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        // Neither finished nor abandoned (a panic): leave no temporary file.
+        if let Some((tmp, _)) = self.rename.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.sink {
+            Sink::Plain(w) => w.write(buf),
+            Sink::Gzip(w) => w.write(buf),
+            Sink::Zstd(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Plain(w) => w.flush(),
+            Sink::Gzip(w) => w.flush(),
+            Sink::Zstd(w) => w.flush(),
+        }
+    }
+}
+
+/// Reads one line (through its `\n`) into `buf`, keeping at most `cap`
+/// bytes of it; the rest of a longer line is read and dropped. Returns the
+/// bytes read and whether the whole line is in `buf`.
+fn read_line_capped(
+    input: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    cap: u64,
+) -> io::Result<(usize, bool)> {
+    let mut read = 0usize;
+    let mut whole = true;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok((read, whole));
+        }
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if whole && (buf.len() + take) as u64 <= cap {
+            buf.extend_from_slice(&chunk[..take]);
+        } else if whole {
+            whole = false;
+            *buf = Vec::new();
+        }
+        input.consume(take);
+        read += take;
+        if done {
+            return Ok((read, whole));
+        }
+    }
+}
+
+/// One input line, waiting to be cleaned.
+struct Line {
+    source: Arc<str>,
+    number: u64,
+    /// The line without its line end, or why it is not text.
+    text: Result<String, String>,
+}
+
+/// What cleaning a line gave.
+enum Cleaned {
+    Record {
+        /// The output line, with its line end.
+        json: Vec<u8>,
+        text_in: u64,
+        text_out: u64,
+        edits: Vec<(Arc<str>, usize)>,
+    },
+    Bad(BadLine),
+}
+
+/// The annotations of a document, as the `lavoir` field of a record: the
+/// annotated document (docs/format.md) without its `id` and `text`, which
+/// the record already holds.
+#[derive(Serialize)]
+struct Annotations<'a> {
+    version: u32,
+    input: &'a InputInfo,
+    meta: &'a Meta,
+    blocks: &'a [Block],
+    entities: &'a [Entity],
+    edits: &'a [Edit],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notices: &'a [String],
+}
+
+impl<'a> From<&'a CleanDocument> for Annotations<'a> {
+    fn from(doc: &'a CleanDocument) -> Self {
+        Annotations {
+            version: doc.version,
+            input: &doc.input,
+            meta: &doc.meta,
+            blocks: &doc.blocks,
+            entities: &doc.entities,
+            edits: &doc.edits,
+            notices: &doc.notices,
+        }
+    }
+}
+
+/// The field of an output record that holds the annotations.
+pub const ANNOTATIONS_FIELD: &str = "lavoir";
+
+/// Cleans the record on one line.
+fn clean_line(pipeline: &Pipeline, line: &Line, text_field: &str) -> Cleaned {
+    let bad = |message: String| {
+        Cleaned::Bad(BadLine {
+            source: line.source.to_string(),
+            line: line.number,
+            message,
+        })
+    };
+    let text = match &line.text {
+        Ok(text) => text,
+        Err(message) => return bad(message.clone()),
+    };
+    let mut record: Map<String, Value> = match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => map,
+        Ok(other) => return bad(format!("not a JSON object but {}", kind(&other))),
+        Err(e) => return bad(format!("not JSON: {e}")),
+    };
+    let text = match record.get(text_field) {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => return bad(format!("`{text_field}` is {}, not a string", kind(other))),
+        None => return bad(format!("no `{text_field}` field")),
+    };
+    let id = match record.get("id") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => format!("{}:{}", line.source, line.number),
+    };
+    let mut doc = match pipeline.clean(&text) {
+        Ok(doc) => doc,
+        Err(e) => return bad(e.to_string()),
+    };
+    doc.id = id;
+    let edits = doc.edits_per_stage();
+    let text_out = doc.text.len() as u64;
+    record.insert(
+        text_field.to_string(),
+        Value::String(std::mem::take(&mut doc.text)),
+    );
+    record.remove(ANNOTATIONS_FIELD);
+    // The record, then the annotations as its last field, serialized
+    // straight from the document rather than through a `Value`.
+    let json = serde_json::to_vec(&record).and_then(|mut json| {
+        json.pop(); // the closing brace; the record has at least its text
+        json.extend_from_slice(b",\"");
+        json.extend_from_slice(ANNOTATIONS_FIELD.as_bytes());
+        json.extend_from_slice(b"\":");
+        serde_json::to_writer(&mut json, &Annotations::from(&doc))?;
+        json.extend_from_slice(b"}\n");
+        Ok(json)
+    });
+    match json {
+        Ok(json) => Cleaned::Record {
+            json,
+            text_in: text.len() as u64,
+            text_out,
+            edits,
+        },
+        Err(e) => bad(e.to_string()),
+    }
+}
+
+/// Rebuilds an input record from an output record of `lavoir run --jsonl`:
+/// the original text back in `text_field`, the `lavoir` field gone, the
+/// other fields as they were. Returns the record as one JSON line (without
+/// its line end).
+pub fn restore_record(line: &str, text_field: &str) -> Result<String, String> {
+    let mut record: Map<String, Value> = match serde_json::from_str(line) {
+        Ok(Value::Object(map)) => map,
+        Ok(other) => return Err(format!("not a JSON object but {}", kind(&other))),
+        Err(e) => return Err(format!("not JSON: {e}")),
+    };
+    let Some(Value::Object(mut annotations)) = record.remove(ANNOTATIONS_FIELD) else {
+        return Err(format!(
+            "no `{ANNOTATIONS_FIELD}` object: not written by lavoir"
+        ));
+    };
+    let text = match record.get(text_field) {
+        Some(Value::String(s)) => s.clone(),
+        _ => return Err(format!("no `{text_field}` string")),
+    };
+    annotations.insert("id".into(), Value::String(String::new()));
+    annotations.insert("text".into(), Value::String(text));
+    let doc: CleanDocument = serde_json::from_value(Value::Object(annotations))
+        .map_err(|e| format!("`{ANNOTATIONS_FIELD}` is not a lavoir annotation: {e}"))?;
+    let original = doc
+        .restore()
+        .map_err(|e| format!("the edit log does not fit the text: {e}"))?;
+    record.insert(text_field.to_string(), Value::String(original));
+    serde_json::to_string(&record).map_err(|e| e.to_string())
+}
+
+fn cancelled(options: &JsonlOptions) -> bool {
+    options
+        .cancel
+        .as_ref()
+        .is_some_and(|c| c.load(Ordering::Relaxed))
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Cleans the records of `inputs` into `output`, in order.
+pub fn run(
+    pipeline: &Pipeline,
+    inputs: &[PathBuf],
+    output: Output,
+    options: &JsonlOptions,
+    mut on_bad: impl FnMut(&BadLine),
+) -> Result<JsonlSummary, JsonlError> {
+    let started = Instant::now();
+    let threads = options.threads.unwrap_or(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| JsonlError::Threads(threads, e.to_string()))?;
+    let (batch_tx, batch_rx) = sync_channel::<Vec<Line>>(2);
+    let (out_tx, out_rx) = sync_channel::<Vec<Cleaned>>(2);
+    let mut summary = JsonlSummary::default();
+
+    std::thread::scope(|scope| {
+        // Reader: lines -> batches. It owns the sender, so the workers'
+        // loop ends when it is done.
+        let reader = scope.spawn(move || -> Result<u64, JsonlError> {
+            // A record's JSON can be longer than its text (escapes, other
+            // fields), but not by much in real corpora.
+            let max_line = pipeline
+                .max_document_bytes()
+                .saturating_mul(2)
+                .saturating_add(1 << 20);
+            let mut bytes_in = 0u64;
+            let mut index = 0u64;
+            let mut batch = Vec::with_capacity(options.batch_records);
+            let mut batch_bytes = 0;
+            for path in inputs {
+                let source: Arc<str> = Arc::from(path.display().to_string().as_str());
+                let mut input =
+                    open_input(path).map_err(|e| JsonlError::Io(source.to_string(), e))?;
+                let mut number = 0u64;
+                loop {
+                    if cancelled(options) {
+                        return Ok(bytes_in);
+                    }
+                    let mut bytes = Vec::new();
+                    let (read, whole) = read_line_capped(&mut input, &mut bytes, max_line)
+                        .map_err(|e| JsonlError::Io(format!("{source}:{}", number + 1), e))?;
+                    if read == 0 {
+                        break;
+                    }
+                    number += 1;
+                    bytes_in += read as u64;
+                    if !whole {
+                        // Not kept in memory: reported like any bad line.
+                        batch.push(Line {
+                            source: source.clone(),
+                            number,
+                            text: Err(format!(
+                                "line of {read} bytes, too long for a record under \
+                                 `max_document_bytes` ({}): skipped",
+                                pipeline.max_document_bytes()
+                            )),
+                        });
+                        index += 1;
+                        continue;
+                    }
+                    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+                        bytes.pop();
+                    }
+                    if bytes.iter().all(u8::is_ascii_whitespace) {
+                        continue; // blank lines separate nothing in JSONL
+                    }
+                    // JSON text is UTF-8 (RFC 8259); a line that is not is
+                    // a bad line, reported like any other.
+                    let text = String::from_utf8(bytes).map_err(|e| {
+                        format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to() + 1)
+                    });
+                    let take = options.shard.is_none_or(|(k, n)| index % n == k - 1);
+                    index += 1;
+                    if !take {
+                        continue;
+                    }
+                    batch_bytes += read;
+                    batch.push(Line {
+                        source: source.clone(),
+                        number,
+                        text,
+                    });
+                    if batch.len() >= options.batch_records || batch_bytes >= options.batch_bytes {
+                        batch_bytes = 0;
+                        let full = std::mem::replace(
+                            &mut batch,
+                            Vec::with_capacity(options.batch_records),
+                        );
+                        if batch_tx.send(full).is_err() {
+                            return Ok(bytes_in); // the run stopped
+                        }
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let _ = batch_tx.send(batch);
+            }
+            Ok(bytes_in)
+        });
+
+        // Writer: results -> output, in order.
+        // It hands the output back, with the error that stopped it if any.
+        let writer = scope.spawn(move || -> (Output, Option<JsonlError>) {
+            let mut output = output;
+            for batch in out_rx {
+                for cleaned in batch {
+                    if let Cleaned::Record { json, .. } = cleaned
+                        && let Err(e) = output.write_all(&json)
+                    {
+                        return (output, Some(JsonlError::Io("output".into(), e)));
+                    }
+                }
+            }
+            (output, None)
+        });
+
+        // Workers: one batch at a time, its records in parallel.
+        let mut failure = None;
+        for batch in batch_rx {
+            let cleaned: Vec<Cleaned> = pool.install(|| {
+                batch
+                    .par_iter()
+                    .map(|line| clean_line(pipeline, line, &options.text_field))
+                    .collect()
+            });
+            let mut light = Vec::with_capacity(cleaned.len());
+            for c in cleaned {
+                match c {
+                    Cleaned::Record {
+                        json,
+                        text_in,
+                        text_out,
+                        edits,
+                    } => {
+                        summary.records += 1;
+                        summary.text_in += text_in;
+                        summary.text_out += text_out;
+                        for (stage, n) in edits {
+                            match summary.edits.iter_mut().find(|(s, _)| *s == stage) {
+                                Some((_, total)) => *total += n,
+                                None => summary.edits.push((stage, n)),
+                            }
+                        }
+                        light.push(Cleaned::Record {
+                            json,
+                            text_in,
+                            text_out,
+                            edits: Vec::new(),
+                        });
+                    }
+                    Cleaned::Bad(bad) => {
+                        on_bad(&bad);
+                        if options.on_error == OnError::Fail {
+                            failure = Some(bad);
+                            break;
+                        }
+                        summary.bad.push(bad);
+                    }
+                }
+            }
+            if out_tx.send(light).is_err() || failure.is_some() {
+                break;
+            }
+        }
+        drop(out_tx);
+        let read = reader.join().expect("reader thread");
+        let output = match writer.join().expect("writer thread") {
+            (output, None) => output,
+            (output, Some(e)) => {
+                output.abandon();
+                return Err(e);
+            }
+        };
+        // Only a whole run makes a file: on a failure or an interruption
+        // the previous output (if any) stays as it was.
+        let bytes_in = match read {
+            Ok(bytes_in) => bytes_in,
+            Err(e) => {
+                output.abandon();
+                return Err(e);
+            }
+        };
+        summary.bytes_in = bytes_in;
+        if let Some(bad) = failure {
+            output.abandon();
+            return Err(JsonlError::BadLine(bad));
+        }
+        if cancelled(options) {
+            summary.interrupted = true;
+            output.abandon();
+            return Ok(());
+        }
+        output
+            .finish()
+            .map_err(|e| JsonlError::Io("output".into(), e))
+    })?;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_on(
+        input: &[u8],
+        options: &JsonlOptions,
+    ) -> (Vec<Value>, Result<JsonlSummary, JsonlError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let inp = dir.path().join("in.jsonl");
+        let out = dir.path().join("out.jsonl");
+        std::fs::write(&inp, input).unwrap();
+        let result = run(
+            &Pipeline::builtin(),
+            &[inp],
+            Output::create(&out).unwrap(),
+            options,
+            |_| {},
+        );
+        let lines = std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (lines, result)
+    }
+
+    #[test]
+    fn records_keep_their_fields_and_order() {
+        let input = r#"{"id":"b","text":"Suleimani à Baghdad","metadata":{"url":"x"},"extra":1}
+{"id":"a","text":"Source link -57\nTexte."}
+"#;
+        let (lines, result) = run_on(input.as_bytes(), &JsonlOptions::default());
+        let summary = result.unwrap();
+        assert_eq!(summary.records, 2);
+        assert_eq!(lines[0]["id"], "b");
+        assert_eq!(lines[0]["text"], "Soleimani à Bagdad\n");
+        assert_eq!(lines[0]["metadata"]["url"], "x");
+        assert_eq!(lines[0]["extra"], 1);
+        let keys: Vec<&String> = lines[0].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["id", "text", "metadata", "extra", "lavoir"]);
+        assert_eq!(lines[1]["text"], "Texte.\n");
+        assert_eq!(
+            lines[1]["lavoir"]["meta"]["removed"][0]["kind"],
+            "source-link"
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_counted_or_fatal() {
+        let input = "{\"text\":\"a\"}\nnot json\n{\"id\":1}\n[1]\n{\"text\":\"b\"}\n";
+        let (lines, result) = run_on(input.as_bytes(), &JsonlOptions::default());
+        let summary = result.unwrap();
+        assert_eq!(lines.len(), 2);
+        let bad: Vec<u64> = summary.bad.iter().map(|b| b.line).collect();
+        assert_eq!(bad, vec![2, 3, 4]);
+        assert!(summary.bad[1].message.contains("no `text` field"));
+        let fail = JsonlOptions {
+            on_error: OnError::Fail,
+            ..JsonlOptions::default()
+        };
+        let (_, result) = run_on(input.as_bytes(), &fail);
+        match result {
+            Err(JsonlError::BadLine(b)) => assert_eq!(b.line, 2),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn shards_split_the_records() {
+        let input: String = (0..10)
+            .map(|i| format!("{{\"id\":{i},\"text\":\"t{i}\"}}\n"))
+            .collect();
+        let mut seen = Vec::new();
+        for k in 1..=3 {
+            let options = JsonlOptions {
+                shard: Some((k, 3)),
+                batch_records: 2,
+                ..JsonlOptions::default()
+            };
+            let (lines, _) = run_on(input.as_bytes(), &options);
+            seen.extend(lines.iter().map(|l| l["id"].as_u64().unwrap()));
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_a_bad_line() {
+        let input = b"{\"text\":\"a\"}\n{\"text\":\"caf\xe9\"}\r\n\n{\"text\":\"b\"}";
+        let (lines, result) = run_on(input, &JsonlOptions::default());
+        let summary = result.unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(summary.records, 2);
+        assert_eq!(summary.bad.len(), 1);
+        assert_eq!(summary.bad[0].line, 2);
+        assert_eq!(summary.bad[0].message, "not UTF-8 (byte 13)");
+    }
+
+    #[test]
+    fn restore_record_gives_the_input_record_back() {
+        let input = concat!(
+            r#"{"id":"b","text":"Source link -57\nSuleimani  à Baghdad","metadata":{"url":"x"},"n":[1,2]}"#,
+            "\n",
+            r#"{"text":"« Bonjour »","id":7}"#,
+            "\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (inp, out) = (dir.path().join("in.jsonl"), dir.path().join("out.jsonl"));
+        std::fs::write(&inp, input).unwrap();
+        let options = JsonlOptions::default();
+        run(
+            &Pipeline::builtin(),
+            &[inp],
+            Output::create(&out).unwrap(),
+            &options,
+            |_| {},
+        )
+        .unwrap();
+        let output = std::fs::read_to_string(&out).unwrap();
+        let restored: Vec<String> = output
+            .lines()
+            .map(|l| restore_record(l, "text").unwrap())
+            .collect();
+        assert_eq!(restored, input.lines().collect::<Vec<_>>());
+        assert!(
+            restore_record(r#"{"text":"a"}"#, "text")
+                .unwrap_err()
+                .contains("no `lavoir`")
+        );
+    }
+}

@@ -1,0 +1,311 @@
+//! Builds the stages of a [`Config`] once, then runs documents through them.
+
+use std::path::Path;
+
+use crate::config::{self, Config, ConfigError, ConfigErrors};
+use crate::document::{CleanDocument, FORMAT_VERSION, InputInfo};
+use crate::edits::{ChangeError, WorkDoc};
+use crate::stages::decode::{DecodeError, Decoder};
+use crate::stages::{Stage, StageConfig};
+
+/// Why a document could not be cleaned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The document is over the config's `max_document_bytes`.
+    #[error(
+        "{} bytes, over the limit of {limit} (`max_document_bytes` in the pipeline file): not cleaned",
+        .bytes
+    )]
+    TooLarge { bytes: u64, limit: u64 },
+    /// A stage produced an invalid change: a bug in lavoir.
+    #[error("internal error: {0}")]
+    Stage(#[from] ChangeError),
+}
+
+/// A ready-to-run pipeline: regexes and automata compiled, data loaded.
+pub struct Pipeline {
+    decoder: Decoder,
+    stages: Vec<Box<dyn Stage>>,
+    max_document_bytes: u64,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("stages", &self.stage_names())
+            .finish()
+    }
+}
+
+impl Pipeline {
+    /// Builds every stage of `config`, reporting all errors at once.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigErrors> {
+        let (pipeline, errors) = Self::build(config);
+        if errors.is_empty() {
+            Ok(pipeline)
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    fn build(config: &Config) -> (Self, Vec<ConfigError>) {
+        let mut errors: Vec<ConfigError> = Vec::new();
+        let mut decoder = Decoder::utf8_only();
+        let mut stages: Vec<Box<dyn Stage>> = Vec::new();
+        for (i, entry) in config.stages.iter().enumerate() {
+            if let StageConfig::Decode(decode) = &entry.config {
+                if i != 0 {
+                    errors.push(ConfigError::new(
+                        &config.file_name(),
+                        entry.pos,
+                        "`decode` reads the input bytes: it must be the first stage",
+                    ));
+                }
+                if !entry.enabled {
+                    continue;
+                }
+                match Decoder::new(decode) {
+                    Ok(d) => decoder = d,
+                    Err((pos, why)) => {
+                        errors.push(ConfigError::new(&config.file_name(), pos, why));
+                        continue;
+                    }
+                }
+            }
+            if !entry.enabled {
+                continue;
+            }
+            match entry.config.build(config, entry.pos) {
+                Ok(stage) => stages.push(stage),
+                Err(e) => errors.extend(e),
+            }
+        }
+        let pipeline = Pipeline {
+            decoder,
+            stages,
+            max_document_bytes: config.max_document_bytes,
+        };
+        (pipeline, errors)
+    }
+
+    /// Loads `path` (or the built-in default pipeline) and builds it. The
+    /// errors of the file and of every stage are reported together.
+    pub fn load(path: Option<&Path>) -> Result<(Config, Self), ConfigErrors> {
+        let (config, mut errors) = config::load_partial(path);
+        let Some(config) = config else {
+            return Err(ConfigErrors(errors));
+        };
+        let (pipeline, build_errors) = Self::build(&config);
+        errors.extend(build_errors);
+        if errors.is_empty() {
+            Ok((config, pipeline))
+        } else {
+            // Config file first, then data files, each in line order.
+            let main = config.file_name();
+            errors.sort_by(|a, b| {
+                (a.file != main, &a.file, a.line, a.column).cmp(&(
+                    b.file != main,
+                    &b.file,
+                    b.line,
+                    b.column,
+                ))
+            });
+            errors.dedup();
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    /// Decodes input bytes as this pipeline's `decode` stage does.
+    pub fn decode(&self, bytes: &[u8]) -> Result<crate::stages::decode::Decoded, DecodeError> {
+        self.decoder.decode(bytes)
+    }
+
+    /// The built-in default pipeline (the repository's `pipeline.yaml`).
+    pub fn builtin() -> Self {
+        Self::load(None)
+            .expect("the built-in pipeline is valid (tested)")
+            .1
+    }
+
+    /// Every rule of every stage, documented, in pipeline order.
+    pub fn rules(&self) -> Vec<crate::stages::RuleInfo> {
+        self.stages.iter().flat_map(|s| s.rules()).collect()
+    }
+
+    /// The documentation of rule `id`, if a stage of this pipeline has it.
+    pub fn explain(&self, id: &str) -> Option<crate::stages::RuleInfo> {
+        self.stages
+            .iter()
+            .flat_map(|s| s.rules())
+            .find(|r| r.id == id)
+    }
+
+    /// Names of the stages that run, in order.
+    pub fn stage_names(&self) -> Vec<&'static str> {
+        self.stages.iter().map(|s| s.name()).collect()
+    }
+
+    /// The stages, in order: for tools that drive them one by one, such as
+    /// the per-stage benchmarks (`cargo bench`).
+    pub fn stages(&self) -> &[Box<dyn Stage>] {
+        &self.stages
+    }
+
+    /// The size over which documents are refused ([`Error::TooLarge`]).
+    pub fn max_document_bytes(&self) -> u64 {
+        self.max_document_bytes
+    }
+
+    /// Refuses a document of `bytes` bytes if it is over the limit.
+    pub fn check_size(&self, bytes: u64) -> Result<(), Error> {
+        if bytes > self.max_document_bytes {
+            return Err(Error::TooLarge {
+                bytes,
+                limit: self.max_document_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Cleans a text that is already decoded.
+    pub fn clean(&self, text: &str) -> Result<CleanDocument, Error> {
+        self.check_size(text.len() as u64)?;
+        let info = InputInfo {
+            encoding: "UTF-8".into(),
+            encoding_source: "text".into(),
+            bom: false,
+            bytes: text.len() as u64,
+            chars: 0,
+            repairs: Vec::new(),
+        };
+        self.clean_decoded("", text.to_string(), info)
+    }
+
+    /// Decodes and cleans the bytes of one document named `id`.
+    pub fn clean_bytes(&self, id: &str, bytes: &[u8]) -> Result<CleanDocument, Error> {
+        self.check_size(bytes.len() as u64)?;
+        let decoded = self.decoder.decode(bytes)?;
+        self.clean_decoded(id, decoded.text, decoded.info)
+    }
+
+    /// Decodes and cleans; also returns the decoded input (for positions
+    /// and diffs).
+    pub fn clean_bytes_keeping_input(
+        &self,
+        id: &str,
+        bytes: &[u8],
+    ) -> Result<(String, CleanDocument), Error> {
+        self.check_size(bytes.len() as u64)?;
+        let decoded = self.decoder.decode(bytes)?;
+        let doc = self.clean_decoded(id, decoded.text.clone(), decoded.info)?;
+        Ok((decoded.text, doc))
+    }
+
+    fn clean_decoded(
+        &self,
+        id: &str,
+        text: String,
+        mut info: InputInfo,
+    ) -> Result<CleanDocument, Error> {
+        let mut notices = Vec::new();
+        if text.trim().is_empty() {
+            notices.push("empty document".to_string());
+        }
+        if info.encoding_source == "detected" {
+            notices.push(format!(
+                "not UTF-8: read as {} (detected{})",
+                info.encoding,
+                if info.encoding.starts_with("UTF-16") {
+                    ", no byte order mark"
+                } else {
+                    ""
+                }
+            ));
+        }
+        for r in &info.repairs {
+            notices.push(format!(
+                "invalid {} bytes [{}] at byte {} replaced by {:?}",
+                info.encoding, r.bytes, r.byte, r.text
+            ));
+        }
+        let mut doc = WorkDoc::new(text);
+        for stage in &self.stages {
+            doc.run_stage::<Error>(stage.name(), |ctx| {
+                stage.process(ctx);
+                Ok(())
+            })?;
+        }
+        let done = doc.finish();
+        info.chars = done.input_chars;
+        Ok(CleanDocument {
+            version: FORMAT_VERSION,
+            id: id.to_string(),
+            text: done.text,
+            input: info,
+            meta: done.meta,
+            blocks: done.blocks,
+            entities: done.entities,
+            edits: done.edits,
+            notices,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_examples_are_what_the_stages_do() {
+        let pipeline = Pipeline::builtin();
+        let mut problems = Vec::new();
+        for stage in &pipeline.stages {
+            // The near-duplicate rule needs a similarity below 1.
+            let near = crate::stages::dedup::Dedup::new(crate::stages::dedup::DedupConfig {
+                similarity: 0.6,
+                ..Default::default()
+            })
+            .unwrap();
+            for rule in stage.rules() {
+                let runner: &dyn Stage = if rule.id == "dedup/near-paragraph" {
+                    &near
+                } else {
+                    stage.as_ref()
+                };
+                for (input, want) in &rule.examples {
+                    let got = crate::edits::apply_once(input, |ctx| runner.process(ctx));
+                    if &got != want {
+                        problems.push(format!(
+                            "{}: {input:?} gives {got:?}, docs say {want:?}",
+                            rule.id
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        // Every rule id is documented once.
+        let rules = pipeline.rules();
+        let mut ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+        ids.sort_unstable();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(before, ids.len(), "a rule id is documented twice");
+    }
+
+    #[test]
+    fn the_builtin_pipeline_builds_with_every_stage() {
+        let (config, pipeline) = Pipeline::load(None).expect("built-in data files are all there");
+        assert_eq!(pipeline.stage_names().len(), config.stages.len());
+        assert_eq!(
+            pipeline.stage_names(),
+            crate::stages::STAGES
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>()
+        );
+    }
+}

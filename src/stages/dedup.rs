@@ -1,0 +1,344 @@
+//! **dedup**: removes a paragraph (a line) repeated later in the same
+//! document; the first stays. Paragraphs are compared without case,
+//! punctuation, apostrophes or spacing, so "ont déclaré trois sources de la
+//! milice, informées" repeats "…de la milice informées". With
+//! `similarity` below 1, near-duplicates go too: MinHash signatures of
+//! word trigrams, banded (LSH) so that only likely pairs are compared, then
+//! checked with the exact Jaccard similarity. Linear in the document.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::ops::Range;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::edits::{Change, StageCtx};
+use crate::stages::{OptionDoc, RuleDoc, RuleInfo, Stage};
+
+/// Options of the `dedup` stage.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupConfig {
+    /// 1.0: only paragraphs that are the same once case, punctuation and
+    /// spacing are ignored; below: also paragraphs whose word trigrams
+    /// overlap at least this much (Jaccard).
+    pub similarity: f64,
+    /// Paragraphs shorter than this (letters and digits) are never
+    /// removed: short lines repeat legitimately.
+    pub min_chars: usize,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            similarity: 1.0,
+            min_chars: 40,
+        }
+    }
+}
+
+/// The options of `dedup`, for `lavoir stages`.
+pub const OPTIONS: &[OptionDoc] = &[
+    OptionDoc {
+        name: "similarity",
+        default: "1.0",
+        doc: "1.0: same text but for case, punctuation and spaces; below (to 0.3): word-trigram Jaccard",
+    },
+    OptionDoc {
+        name: "min_chars",
+        default: "40",
+        doc: "shorter paragraphs (letters and digits) are never removed",
+    },
+];
+
+/// The rules of the `dedup` stage.
+pub const RULE_DOCS: &[RuleDoc] = &[
+    RuleDoc {
+        id: "dedup/paragraph",
+        summary: "Removes a paragraph that repeats an earlier one once case, punctuation, apostrophes and spacing are ignored (pages repeat paragraphs); the first stays.",
+        example: (
+            "Les milices ont attaqué les forces américaines, selon Reuters.\nSuite.\nLes milices ont attaqué les forces américaines selon Reuters !\n",
+            "Les milices ont attaqué les forces américaines, selon Reuters.\nSuite.\n",
+        ),
+    },
+    RuleDoc {
+        id: "dedup/near-paragraph",
+        summary: "With `similarity` below 1: removes a paragraph whose word trigrams overlap an earlier one's at least that much (this example: 0.6).",
+        example: (
+            "Les milices irakiennes ont attaqué les forces américaines en Irak et en Syrie à plusieurs reprises cette semaine.\nLes milices irakiennes ont attaqué les forces américaines en Irak et en Syrie à plusieurs reprises la semaine dernière.\n",
+            "Les milices irakiennes ont attaqué les forces américaines en Irak et en Syrie à plusieurs reprises cette semaine.\n",
+        ),
+    },
+];
+
+/// The `dedup` stage.
+pub struct Dedup {
+    config: DedupConfig,
+    rule: Arc<str>,
+    near_rule: Arc<str>,
+    category: Arc<str>,
+}
+
+const HASHES: usize = 32;
+const BANDS: usize = 8;
+const ROWS: usize = HASHES / BANDS;
+
+impl Dedup {
+    pub fn new(config: DedupConfig) -> Result<Self, String> {
+        if !(0.3..=1.0).contains(&config.similarity) {
+            return Err(format!(
+                "`similarity: {}` must be between 0.3 and 1.0",
+                config.similarity
+            ));
+        }
+        Ok(Dedup {
+            config,
+            rule: Arc::from("dedup/paragraph"),
+            near_rule: Arc::from("dedup/near-paragraph"),
+            category: Arc::from("duplicate-paragraph"),
+        })
+    }
+}
+
+/// Letters and digits only, lower-cased: the comparison key.
+fn key(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The hash of [`key`] and its length in characters, without building it
+/// (ASCII fast path): most paragraphs are seen once.
+fn key_hash(s: &str) -> (u64, usize) {
+    let mut h = Fnv(0xcbf29ce484222325);
+    let mut n = 0;
+    let mut buf = [0u8; 4];
+    for c in s.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                h.write(&[c.to_ascii_lowercase() as u8]);
+                n += 1;
+            }
+        } else if c.is_alphanumeric() {
+            for l in c.to_lowercase() {
+                h.write(l.encode_utf8(&mut buf).as_bytes());
+                n += 1;
+            }
+        }
+    }
+    (h.finish(), n)
+}
+
+/// Hashes of the word trigrams (words when there are fewer than three).
+fn shingles(s: &str) -> HashSet<u64> {
+    let words: Vec<String> = s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let n = if words.len() >= 3 { 3 } else { 1 };
+    words
+        .windows(n)
+        .map(|w| {
+            let mut h = Fnv(0xcbf29ce484222325);
+            w.hash(&mut h);
+            h.finish()
+        })
+        .collect()
+}
+
+/// FNV-1a: a fixed, fast hash, so signatures do not depend on a seed.
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100000001b3);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct FixedState;
+impl BuildHasher for FixedState {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf29ce484222325)
+    }
+}
+
+fn minhash(shingles: &HashSet<u64>) -> [u64; HASHES] {
+    let mut sig = [u64::MAX; HASHES];
+    for &s in shingles {
+        for (i, slot) in sig.iter_mut().enumerate() {
+            // Cheap independent permutations: multiply-xorshift by i.
+            let mut x = s ^ (i as u64).wrapping_mul(0x9E3779B97F4A7C15);
+            x = (x ^ (x >> 33)).wrapping_mul(0xff51afd7ed558ccd);
+            x ^= x >> 33;
+            *slot = (*slot).min(x);
+        }
+    }
+    sig
+}
+
+fn jaccard(a: &HashSet<u64>, b: &HashSet<u64>) -> f64 {
+    let inter = a.intersection(b).count();
+    let union = a.len() + b.len() - inter;
+    if union == 0 {
+        1.0
+    } else {
+        inter as f64 / union as f64
+    }
+}
+
+impl Stage for Dedup {
+    fn name(&self) -> &'static str {
+        "dedup"
+    }
+
+    fn rules(&self) -> Vec<RuleInfo> {
+        RuleInfo::from_docs("dedup", RULE_DOCS)
+    }
+
+    fn process(&self, ctx: &mut StageCtx<'_>) {
+        let text = ctx.text;
+        let near = self.config.similarity < 1.0;
+        // Hash of each paragraph's key -> the paragraphs with that hash.
+        let mut seen: HashMap<u64, Vec<Range<usize>>, FixedState> =
+            HashMap::with_hasher(FixedState);
+        let mut kept: Vec<HashSet<u64>> = Vec::new();
+        let mut buckets: HashMap<(usize, u64), Vec<usize>, FixedState> =
+            HashMap::with_hasher(FixedState);
+        let mut start = 0;
+        while start < text.len() {
+            let end =
+                memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
+            let next = (end + 1).min(text.len());
+            let line: Range<usize> = start..end;
+            start = if end == text.len() { text.len() } else { next };
+            let (hash, chars) = key_hash(&text[line.clone()]);
+            if chars < self.config.min_chars {
+                continue;
+            }
+            // Same hash: compare the keys themselves before removing.
+            let candidates = seen.entry(hash).or_default();
+            let key_here = || key(&text[line.clone()]);
+            if !candidates.is_empty()
+                && candidates
+                    .iter()
+                    .any(|r: &Range<usize>| key(&text[r.clone()]) == key_here())
+            {
+                ctx.changes
+                    .push(Change::remove(line.start..next, &self.rule).category(&self.category));
+                continue;
+            }
+            candidates.push(line.clone());
+            if !near {
+                continue;
+            }
+            let sh = shingles(&text[line.clone()]);
+            let sig = minhash(&sh);
+            let bands: Vec<(usize, u64)> = (0..BANDS)
+                .map(|b| {
+                    let mut h = Fnv(0xcbf29ce484222325);
+                    sig[b * ROWS..(b + 1) * ROWS].hash(&mut h);
+                    (b, h.finish())
+                })
+                .collect();
+            let mut candidates: Vec<usize> = bands
+                .iter()
+                .filter_map(|band| buckets.get(band))
+                .flatten()
+                .copied()
+                .collect();
+            candidates.sort_unstable();
+            candidates.dedup();
+            if candidates
+                .iter()
+                .any(|&c| jaccard(&kept[c], &sh) >= self.config.similarity)
+            {
+                ctx.changes.push(
+                    Change::remove(line.start..next, &self.near_rule).category(&self.category),
+                );
+                continue;
+            }
+            let id = kept.len();
+            kept.push(sh);
+            for band in bands {
+                buckets.entry(band).or_default().push(id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edits::{ChangeError, WorkDoc, restore};
+
+    fn run(config: DedupConfig, input: &str) -> String {
+        let stage = Dedup::new(config).unwrap();
+        let mut doc = WorkDoc::new(input.into());
+        doc.run_stage::<ChangeError>("dedup", |ctx| {
+            stage.process(ctx);
+            Ok(())
+        })
+        .unwrap();
+        let done = doc.finish();
+        assert_eq!(restore(&done.text, &done.edits).unwrap(), input);
+        done.text
+    }
+
+    #[test]
+    fn repeated_paragraphs_go_the_first_stays() {
+        let a = "Tout en encourageant les représailles, ont déclaré trois sources de la milice, informées de la réunion.";
+        let b = "Tout en encourageant les représailles, ont déclaré trois sources de la milice informées de la réunion.";
+        let c = "TOUT EN ENCOURAGEANT les représailles , ont déclaré trois sources de la milice informées de la réunion !";
+        let input = format!(
+            "{a}\n\nAutre paragraphe assez long pour compter dans la comparaison.\n{b}\n{c}\nFin."
+        );
+        let out = run(DedupConfig::default(), &input);
+        assert_eq!(
+            out,
+            format!("{a}\n\nAutre paragraphe assez long pour compter dans la comparaison.\nFin.")
+        );
+    }
+
+    #[test]
+    fn short_lines_are_kept() {
+        let input = "Inquiétude\nTexte.\nInquiétude\n";
+        assert_eq!(run(DedupConfig::default(), input), input);
+    }
+
+    #[test]
+    fn near_duplicates_with_a_lower_similarity() {
+        let a = "Les milices irakiennes ont attaqué les forces américaines en Irak et en Syrie à plusieurs reprises cette semaine.";
+        let b = "Les milices irakiennes ont attaqué les forces américaines en Irak et en Syrie à plusieurs reprises la semaine dernière.";
+        let input = format!("{a}\n{b}\n");
+        assert_eq!(run(DedupConfig::default(), &input), input);
+        let out = run(
+            DedupConfig {
+                similarity: 0.6,
+                ..DedupConfig::default()
+            },
+            &input,
+        );
+        assert_eq!(out, format!("{a}\n"));
+    }
+
+    #[test]
+    fn bad_similarity_is_refused() {
+        assert!(
+            Dedup::new(DedupConfig {
+                similarity: 1.5,
+                ..DedupConfig::default()
+            })
+            .is_err()
+        );
+    }
+}

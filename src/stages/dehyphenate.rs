@@ -1,0 +1,310 @@
+//! **dehyphenate**: rejoins a word split by a stray hyphen (a line break
+//! hyphen that survived scraping): `ambas-sades` → `ambassades`,
+//! `négo-ciations` → `négociations`, when the joined form is a word and the
+//! hyphenated one is not. Compounds stay: `couvre-feu` and `anti-aérienne`
+//! are words, `proiraniennes` is not, and a capital after the hyphen
+//! (`vice-Premier`, `Moyen-Orient`) or a second part that is a word after a
+//! prefix or a word (`pro-iraniennes`) means a real compound.
+//!
+//! The word list (one lower-case word per line, sorted) is loaded once and
+//! searched by bisection in place, so loading costs one pass over the file.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::config::{Config, ConfigError, Located};
+use crate::edits::{Change, StageCtx};
+use crate::stages::{OptionDoc, RuleDoc, RuleInfo, Stage};
+
+/// Options of the `dehyphenate` stage.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DehyphenateConfig {
+    /// The word list: one word per line, lower case (relative to the
+    /// config file).
+    pub words: Located<String>,
+    /// Prefixes that make a compound with a word after them (`pro-`,
+    /// `ex-`…), on top of the words of the list.
+    #[serde(default = "default_prefixes")]
+    pub prefixes: Vec<String>,
+}
+
+fn default_prefixes() -> Vec<String> {
+    [
+        "anti",
+        "pro",
+        "ex",
+        "vice",
+        "co",
+        "néo",
+        "post",
+        "pré",
+        "semi",
+        "mini",
+        "micro",
+        "macro",
+        "multi",
+        "inter",
+        "extra",
+        "ultra",
+        "super",
+        "sous",
+        "non",
+        "auto",
+        "contre",
+        "demi",
+        "mi",
+        "quasi",
+        "pseudo",
+        "grand",
+        "arrière",
+        "avant",
+        "arabo",
+        "syro",
+        "irano",
+        "irako",
+        "israélo",
+        "américano",
+        "franco",
+        "russo",
+        "turco",
+        "kurdo",
+        "saoudo",
+        "libano",
+        "palestino",
+        "égypto",
+        "euro",
+        "afro",
+        "sino",
+        "indo",
+        "gréco",
+        "judéo",
+        "islamo",
+        "politico",
+        "militaro",
+        "socio",
+        "géo",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// A sorted word list, kept as one string and the offsets of its lines.
+pub struct WordList {
+    text: String,
+    starts: Vec<u32>,
+}
+
+impl WordList {
+    /// Reads a list of words, one per line (sorting it if needed).
+    pub fn new(text: String) -> Self {
+        let mut starts = Vec::with_capacity(text.len() / 10);
+        let mut start = 0usize;
+        for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len())) {
+            if end > start && !text[start..end].trim().is_empty() {
+                starts.push(start as u32);
+            }
+            start = end + 1;
+        }
+        let mut list = WordList { text, starts };
+        let sorted = list
+            .starts
+            .windows(2)
+            .all(|w| list.word(w[0]) <= list.word(w[1]));
+        if !sorted {
+            let mut starts = std::mem::take(&mut list.starts);
+            starts.sort_by(|a, b| list.word(*a).cmp(list.word(*b)));
+            list.starts = starts;
+        }
+        list
+    }
+
+    fn word(&self, start: u32) -> &str {
+        let rest = &self.text[start as usize..];
+        rest[..rest.find('\n').unwrap_or(rest.len())].trim_end_matches('\r')
+    }
+
+    /// Is `word` (lower case) in the list? `oe` also matches `œ`.
+    pub fn contains(&self, word: &str) -> bool {
+        let found = |w: &str| {
+            self.starts
+                .binary_search_by(|&s| self.word(s).cmp(w))
+                .is_ok()
+        };
+        found(word) || (word.contains("oe") && found(&word.replace("oe", "œ")))
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+}
+
+/// The options of `dehyphenate`, for `lavoir stages`.
+pub const OPTIONS: &[OptionDoc] = &[
+    OptionDoc {
+        name: "words",
+        default: "required",
+        doc: "word list, one lower-case word per line, relative to the config file",
+    },
+    OptionDoc {
+        name: "prefixes",
+        default: "[anti, pro, ex, vice, co, …]",
+        doc: "prefixes that make a compound with the word after them",
+    },
+];
+
+/// The rules of the `dehyphenate` stage.
+pub const RULE_DOCS: &[RuleDoc] = &[RuleDoc {
+    id: "dehyphenate/stray-hyphen",
+    summary: "Rejoins a word split by a hyphen left from a line break, when the joined form is a word and the hyphenated one is not; compounds (couvre-feu, pro-iraniennes, vice-Premier) stay.",
+    example: (
+        "des diplomates d’ambas-sades et un couvre-feu",
+        "des diplomates d’ambassades et un couvre-feu",
+    ),
+}];
+
+/// The `dehyphenate` stage.
+pub struct Dehyphenate {
+    words: WordList,
+    prefixes: Vec<String>,
+    rule: Arc<str>,
+}
+
+impl Dehyphenate {
+    pub fn build(config: &DehyphenateConfig, pipeline: &Config) -> Result<Self, Vec<ConfigError>> {
+        let (text, file) = pipeline.read_data(&config.words).map_err(|e| vec![e])?;
+        let words = WordList::new(text);
+        if words.is_empty() {
+            return Err(vec![ConfigError::new(
+                &pipeline.file_name(),
+                config.words.pos,
+                format!("the word list {file} is empty"),
+            )]);
+        }
+        Ok(Dehyphenate {
+            words,
+            prefixes: config.prefixes.iter().map(|p| p.to_lowercase()).collect(),
+            rule: Arc::from("dehyphenate/stray-hyphen"),
+        })
+    }
+
+    /// Should `left-right` be written `leftright`?
+    pub fn joins(&self, left: &str, right: &str) -> bool {
+        if right.chars().next().is_none_or(char::is_uppercase) {
+            return false; // vice-Premier, Moyen-Orient
+        }
+        let (l, r) = (left.to_lowercase(), right.to_lowercase());
+        if self.words.contains(&format!("{l}-{r}")) || !self.words.contains(&format!("{l}{r}")) {
+            return false;
+        }
+        // pro-iraniennes: a prefix or a word, then a word.
+        let compound =
+            self.words.contains(&r) && (self.words.contains(&l) || self.prefixes.contains(&l));
+        !compound
+    }
+}
+
+impl Stage for Dehyphenate {
+    fn name(&self) -> &'static str {
+        "dehyphenate"
+    }
+
+    fn rules(&self) -> Vec<RuleInfo> {
+        RuleInfo::from_docs("dehyphenate", RULE_DOCS)
+    }
+
+    fn process(&self, ctx: &mut StageCtx<'_>) {
+        let text = ctx.text;
+        for (i, _) in text.match_indices('-') {
+            // Exactly two parts of letters: `ambas-sades`, not `a-t-il`.
+            let left_start = text[..i]
+                .char_indices()
+                .rev()
+                .take_while(|(_, c)| c.is_alphabetic())
+                .last()
+                .map(|(j, _)| j);
+            let right_end = text[i + 1..]
+                .char_indices()
+                .take_while(|(_, c)| c.is_alphabetic())
+                .last()
+                .map(|(j, c)| i + 1 + j + c.len_utf8());
+            let (Some(ls), Some(re)) = (left_start, right_end) else {
+                continue;
+            };
+            let before = text[..ls].chars().next_back();
+            let after = text[re..].chars().next();
+            let glued = |c: Option<char>| c.is_some_and(|c| c == '-' || c.is_alphanumeric());
+            if glued(before) || glued(after) {
+                continue;
+            }
+            if self.joins(&text[ls..i], &text[i + 1..re]) {
+                ctx.changes.push(Change::remove(i..i + 1, &self.rule));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edits::{ChangeError, WorkDoc, restore};
+
+    fn stage() -> Dehyphenate {
+        let words = "ambassade\nambassades\nanti\nanti-aérienne\nantiaérienne\naérienne\ncouvre\ncouvre-feu\ndiplomates\nmates\nfeu\niraniennes\nnégo\nnégociations\npremier\nœuvre\n";
+        Dehyphenate {
+            words: WordList::new(words.to_string()),
+            prefixes: default_prefixes(),
+            rule: Arc::from("dehyphenate/stray-hyphen"),
+        }
+    }
+
+    fn run(input: &str) -> String {
+        let s = stage();
+        let mut doc = WorkDoc::new(input.into());
+        doc.run_stage::<ChangeError>("dehyphenate", |ctx| {
+            s.process(ctx);
+            Ok(())
+        })
+        .unwrap();
+        let done = doc.finish();
+        assert_eq!(restore(&done.text, &done.edits).unwrap(), input);
+        done.text
+    }
+
+    #[test]
+    fn table() {
+        let cases = [
+            (
+                "des diplomates d’ambas-sades à Bagdad",
+                "des diplomates d’ambassades à Bagdad",
+            ),
+            ("les négo-ciations", "les négociations"),
+            ("Ambas-sades", "Ambassades"),
+            ("diplo-mates", "diplomates"),
+            ("un couvre-feu", "un couvre-feu"),
+            ("défense anti-aérienne", "défense anti-aérienne"),
+            ("milices pro-iraniennes", "milices pro-iraniennes"),
+            ("le vice-Premier ministre", "le vice-Premier ministre"),
+            ("a-t-il dit", "a-t-il dit"),
+            ("x-ambas-sades", "x-ambas-sades"),
+            ("oe-uvre", "oeuvre"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(run(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn unsorted_lists_are_sorted() {
+        let list = WordList::new("zèbre\nabri\nmaison\n".into());
+        assert!(list.contains("abri") && list.contains("zèbre") && list.contains("maison"));
+        assert!(!list.contains("chat"));
+        assert_eq!(list.len(), 3);
+    }
+}

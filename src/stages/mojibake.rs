@@ -1,0 +1,522 @@
+//! **mojibake**: repairs text that was UTF-8 but was read as Windows-1252
+//! or Latin-1 ("Ã©" → "é", "lâ€™" → "l’", "Â«" → "«"), in whole documents
+//! or in parts of them, including text garbled twice.
+//!
+//! It runs after `unicode` (so it sees composed text without invisible
+//! characters), which leaves C1 controls that follow such characters for
+//! it: Latin-1 readings put them in the middle of sequences ("â\u{80}\u{99}").
+//!
+//! Each run of characters that Windows-1252 (or Latin-1) would write as
+//! bytes 0x80–0xFF is turned back into those bytes; complete UTF-8
+//! sequences inside it are decoded. A repair is kept only when it gives a
+//! character such mistakes produce: Latin-1 and Latin Extended-A letters,
+//! common punctuation, or letters of other scripts, but not the rare
+//! letters that legitimate text such as «CAFÉ» would give (É» → ɻ). ftfy is
+//! the reference for what to fix and what to leave.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::edits::{Change, StageCtx};
+use crate::stages::{RuleDoc, RuleInfo, Stage};
+
+/// Options of the `mojibake` stage (none besides `enabled`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MojibakeConfig {}
+
+/// The rules of the `mojibake` stage.
+pub const RULE_DOCS: &[RuleDoc] = &[
+    RuleDoc {
+        id: "mojibake/utf8-read-as-cp1252",
+        summary: "Repairs UTF-8 text that was read as Windows-1252 or Latin-1, even twice over; correct text that only looks like it is left alone.",
+        example: ("lâ€™Ã©tÃ© Ã‰tats-Unis", "l’été États-Unis"),
+    },
+    RuleDoc {
+        id: "mojibake/a-grave",
+        summary: "Repairs a lone \"Ã\" after a word or an apostrophe: \"à\" whose no-break space became a plain space.",
+        example: (
+            "voyage Ã Paris jusqu'Ã demain",
+            "voyage à Paris jusqu'à demain",
+        ),
+    },
+];
+
+/// The `mojibake` stage.
+pub struct Mojibake {
+    rule: Arc<str>,
+    a_grave: Arc<str>,
+}
+
+impl Default for Mojibake {
+    fn default() -> Self {
+        Mojibake {
+            rule: Arc::from("mojibake/utf8-read-as-cp1252"),
+            a_grave: Arc::from("mojibake/a-grave"),
+        }
+    }
+}
+
+/// The byte Windows-1252 (or Latin-1, for C1 controls) writes `c` as.
+pub(crate) fn cp1252_byte(c: char) -> Option<u8> {
+    let b = match c {
+        '\u{80}'..='\u{FF}' => c as u32 as u8,
+        '€' => 0x80,
+        '‚' => 0x82,
+        'ƒ' => 0x83,
+        '„' => 0x84,
+        '…' => 0x85,
+        '†' => 0x86,
+        '‡' => 0x87,
+        'ˆ' => 0x88,
+        '‰' => 0x89,
+        'Š' => 0x8A,
+        '‹' => 0x8B,
+        'Œ' => 0x8C,
+        'Ž' => 0x8E,
+        '‘' => 0x91,
+        '’' => 0x92,
+        '“' => 0x93,
+        '”' => 0x94,
+        '•' => 0x95,
+        '–' => 0x96,
+        '—' => 0x97,
+        '˜' => 0x98,
+        '™' => 0x99,
+        'š' => 0x9A,
+        '›' => 0x9B,
+        'œ' => 0x9C,
+        'ž' => 0x9E,
+        'Ÿ' => 0x9F,
+        _ => return None,
+    };
+    Some(b)
+}
+
+/// Windows-1252 reading of the bytes 0x80–0x9F; "" where it has none.
+pub(crate) const CP1252_HIGH: [&str; 32] = [
+    "€", "", "‚", "ƒ", "„", "…", "†", "‡", "ˆ", "‰", "Š", "‹", "Œ", "", "Ž", "", "", "‘", "’", "“",
+    "”", "•", "–", "—", "˜", "™", "š", "›", "œ", "", "ž", "Ÿ",
+];
+
+/// Punctuation that legitimately follows a capital letter («CAFÉ», L’ÉTÉ…).
+fn is_quote_like(c: char) -> bool {
+    matches!(
+        c,
+        '»' | '«' | '’' | '‘' | '”' | '“' | '…' | '–' | '—' | '\u{A0}' | '·' | '°'
+    )
+}
+
+/// What a decoded character is, for deciding whether to keep a repair.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Plausible {
+    No,
+    /// Latin letters and common punctuation.
+    Common,
+    /// Letters of another script: kept only two or more in a row.
+    OtherScript,
+}
+
+/// Could `decoded` be what a UTF-8 → Windows-1252 mistake turned into
+/// `garbled`, between `prev` and `next`?
+fn plausible(decoded: char, garbled: &[char], prev: Option<char>, next: Option<char>) -> Plausible {
+    let cp = decoded as u32;
+    // A combining mark or a character NFC would change would make the
+    // text change again on the next run of `unicode`.
+    let stable = unicode_normalization::char::canonical_combining_class(decoded) == 0
+        && unicode_normalization::is_nfc_quick(std::iter::once(decoded))
+            == unicode_normalization::IsNormalized::Yes;
+    // A no-break space byte only follows "Â" (NBSP) and "Ã" (à) in
+    // mojibake: "SELKÄ EDELLÄ" is Finnish, not "SELKĠEDELLÄ".
+    let nbsp_ok = garbled[1..].iter().all(|&c| c != '\u{A0}') || matches!(garbled[0], 'Â' | 'Ã');
+    // A small letter between capitals is not what ALL-CAPS text hides
+    // ("MÄ£ÄM" is leetspeak, not "MģÄM").
+    let caps_ok = !(decoded.is_lowercase()
+        && prev.is_some_and(char::is_uppercase)
+        && next.is_some_and(char::is_uppercase));
+    if !(stable && nbsp_ok && caps_ok) {
+        return Plausible::No;
+    }
+    // Not what the unicode stage removes (soft hyphen, invisible and bidi
+    // characters): a repair must give visible text.
+    if matches!(cp,
+        0xA0..=0xAC | 0xAE..=0x17F      // Latin-1 and Latin Extended-A
+        | 0x2010..=0x2027 | 0x202F..=0x205E // punctuation
+        | 0x20AC | 0x2122 | 0xFFFD          // €, ™, and a � that was garbled too
+        | 0x2190..=0x2BFF                   // arrows, symbols, dingbats (✔ ❤)
+    ) {
+        return Plausible::Common;
+    }
+    let other_script = matches!(cp,
+        0x370..=0x3FF      // Greek
+        | 0x400..=0x4FF    // Cyrillic
+        | 0x590..=0x5FF    // Hebrew
+        | 0x600..=0x6FF    // Arabic, Persian
+        | 0x3000..=0x9FFF  // CJK
+        | 0xAC00..=0xD7AF  // Hangul
+        | 0x1F300..=0x1FAFF // emoji
+    );
+    if other_script && !garbled[1..].iter().copied().any(is_quote_like) {
+        Plausible::OtherScript
+    } else {
+        Plausible::No
+    }
+}
+
+/// Would this stage read `first` followed by `second` as one garbled
+/// character? Other stages check it so as not to write such pairs (an
+/// apostrophe after "Ã" would read as "Ò" on the next run).
+pub(crate) fn would_repair(first: char, second: char) -> bool {
+    if second == ' ' {
+        // "Â " and "Ã " are read as a no-break space and "à".
+        return matches!(first, 'Â' | 'Ã');
+    }
+    let (Some(a), Some(b)) = (cp1252_byte(first), cp1252_byte(second)) else {
+        return false;
+    };
+    matches!(a, 0xC2..=0xDF)
+        && (0x80..=0xBF).contains(&b)
+        && std::str::from_utf8(&[a, b])
+            .ok()
+            .and_then(|s| s.chars().next())
+            .is_some_and(|c| plausible(c, &[first, second], None, None) == Plausible::Common)
+}
+
+/// Repairs one run of characters that all have a Windows-1252 byte;
+/// `before` is the character before it. C1 controls left
+/// over are read as Windows-1252 (they were left for this stage).
+fn repair_run(run: &[char], before: Option<char>) -> Option<String> {
+    let bytes: Vec<u8> = run.iter().map(|&c| cp1252_byte(c).expect("run")).collect();
+    // (start, length, decoded character and its kind) of each repair.
+    let mut pieces: Vec<(usize, usize, char, Plausible)> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let len = match bytes[i] {
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => 0,
+        };
+        if len > 0
+            && i + len <= bytes.len()
+            && let Ok(s) = std::str::from_utf8(&bytes[i..i + len])
+        {
+            let decoded = s.chars().next().expect("one char");
+            let prev = if i > 0 { Some(run[i - 1]) } else { before };
+            // Only a capital inside the run counts after it: what follows
+            // the run may still change (a name respelled), and the verdict
+            // must not.
+            let next = run.get(i + len).copied();
+            let kind = plausible(decoded, &run[i..i + len], prev, next);
+            if kind != Plausible::No {
+                pieces.push((i, len, decoded, kind));
+                i += len;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    // A lone letter of another script is a coincidence ("5×£35").
+    let mut keep = vec![true; pieces.len()];
+    let mut k = 0;
+    while k < pieces.len() {
+        if pieces[k].3 != Plausible::OtherScript {
+            k += 1;
+            continue;
+        }
+        let mut j = k;
+        while j + 1 < pieces.len()
+            && pieces[j + 1].3 == Plausible::OtherScript
+            && pieces[j + 1].0 == pieces[j].0 + pieces[j].1
+        {
+            j += 1;
+        }
+        if j == k {
+            keep[k] = false;
+        }
+        k = j + 1;
+    }
+    let mut out = String::with_capacity(run.len());
+    let mut changed = false;
+    let mut next_piece = pieces
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(p, _)| p)
+        .peekable();
+    let mut i = 0;
+    while i < run.len() {
+        if let Some(&&(start, len, decoded, _)) = next_piece.peek()
+            && start == i
+        {
+            out.push(decoded);
+            changed = true;
+            i += len;
+            next_piece.next();
+            continue;
+        }
+        match run[i] {
+            c @ '\u{80}'..='\u{9F}' => {
+                out.push_str(CP1252_HIGH[c as usize - 0x80]);
+                changed = true;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    changed.then_some(out)
+}
+
+/// Can anything in this run change? (A cheap test before the real work.)
+fn could_change(run: &str) -> bool {
+    let mut prev_lead = false;
+    let mut count = 0;
+    for c in run.chars() {
+        count += 1;
+        let b = cp1252_byte(c).unwrap_or(0);
+        if (0x80..=0x9F).contains(&(c as u32)) || (prev_lead && (0x80..=0xBF).contains(&b)) {
+            return true;
+        }
+        prev_lead = (0xC2..=0xF4).contains(&b);
+    }
+    count == 1 && matches!(run, "Ã" | "Â")
+}
+
+/// Repairs `s` until it no longer changes (text garbled twice).
+fn repair(s: &str, before: Option<char>) -> Option<String> {
+    let mut current = s.to_string();
+    let mut any = false;
+    for _ in 0..3 {
+        let chars: Vec<char> = current.chars().collect();
+        let mut out = String::with_capacity(current.len());
+        let mut changed = false;
+        let mut i = 0;
+        while i < chars.len() {
+            let is_high = |c: char| cp1252_byte(c).is_some();
+            if !is_high(chars[i]) {
+                out.push(chars[i]);
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < chars.len() && is_high(chars[i]) {
+                i += 1;
+            }
+            let prev = if start > 0 {
+                Some(chars[start - 1])
+            } else {
+                before
+            };
+            match repair_run(&chars[start..i], prev) {
+                Some(fixed) => {
+                    out.push_str(&fixed);
+                    changed = true;
+                }
+                None => out.extend(&chars[start..i]),
+            }
+        }
+        if !changed {
+            break;
+        }
+        any = true;
+        current = out;
+    }
+    any.then_some(current)
+}
+
+impl Stage for Mojibake {
+    fn name(&self) -> &'static str {
+        "mojibake"
+    }
+
+    fn rules(&self) -> Vec<RuleInfo> {
+        RuleInfo::from_docs("mojibake", RULE_DOCS)
+    }
+
+    fn process(&self, ctx: &mut StageCtx<'_>) {
+        let text = ctx.text;
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        // Where the last repair ended and the last character it wrote: what
+        // comes before a lone "Ã" is judged as repaired, so that a second
+        // run sees the same thing.
+        let mut repaired: Option<(usize, char)> = None;
+        while i < bytes.len() {
+            if bytes[i] < 0x80 {
+                i += 1;
+                continue;
+            }
+            // A run of characters that Windows-1252 has bytes for.
+            let start = i;
+            let mut end = i;
+            for c in text[start..].chars() {
+                if cp1252_byte(c).is_none() {
+                    break;
+                }
+                end += c.len_utf8();
+            }
+            if end == start {
+                i += text[start..].chars().next().map_or(1, char::len_utf8);
+                continue;
+            }
+            let run = &text[start..end];
+            // Fast path: most runs are one accented letter of correct text.
+            // Only a lead byte followed by a continuation byte, a C1
+            // control, or a lone "Ã"/"Â" can change.
+            if !could_change(run) {
+                i = end;
+                continue;
+            }
+            // "Â" + a plain space: a no-break space (C2 A0) whose second
+            // byte was turned into a space along the way.
+            let (candidate, stop) = if run.ends_with('Â') && text[end..].starts_with(' ') {
+                (format!("{run}\u{A0}"), end + 1)
+            } else {
+                (run.to_string(), end)
+            };
+            let before = text[..start].chars().next_back();
+            if let Some(fixed) = repair(&candidate, before) {
+                // Combining marks after the run compose with what it gives:
+                // take them in, composed, so the text stays NFC.
+                let marks: usize = text[stop..]
+                    .chars()
+                    .take_while(|&c| unicode_normalization::char::canonical_combining_class(c) != 0)
+                    .map(char::len_utf8)
+                    .sum();
+                let fixed = if marks > 0 {
+                    use unicode_normalization::UnicodeNormalization;
+                    format!("{fixed}{}", &text[stop..stop + marks])
+                        .nfc()
+                        .collect()
+                } else {
+                    fixed
+                };
+                repaired = fixed.chars().next_back().map(|c| (stop + marks, c));
+                ctx.changes
+                    .push(Change::replace(start..stop + marks, fixed, &self.rule));
+                i = stop + marks;
+                continue;
+            }
+            // "à" whose no-break space became a plain space: "voyage Ã Paris",
+            // "jusqu'Ã nos jours", "Ã perturber" (but not "S Ã O").
+            // At the start of a line (spaces before it do not count: the
+            // structure stage trims them), after an apostrophe, or after a
+            // space that follows a lower-case word or a punctuation mark.
+            let before_spaces = text[..start].trim_end_matches(' ');
+            let spaced = before_spaces.len() < start;
+            let prev = match repaired {
+                Some((at, c)) if at == before_spaces.len() => Some(c),
+                _ => before_spaces.chars().next_back(),
+            };
+            let after_word = match prev {
+                None | Some('\n') => true,
+                Some('\'' | '’') => !spaced,
+                Some(c) => spaced && (c.is_lowercase() || ",;:".contains(c)),
+            };
+            if run == "Ã" && after_word && text[end..].starts_with(' ') {
+                // Portuguese "às" lost its no-break space the same way.
+                let s_word = text[end + 1..].starts_with('s')
+                    && text[end + 2..]
+                        .chars()
+                        .next()
+                        .is_none_or(char::is_whitespace);
+                if s_word {
+                    ctx.changes
+                        .push(Change::replace(start..end + 2, "às", &self.a_grave));
+                    i = end + 2;
+                    continue;
+                }
+                ctx.changes
+                    .push(Change::replace(start..end, "à", &self.a_grave));
+            }
+            i = end;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edits::{ChangeError, WorkDoc, restore};
+
+    fn run(input: &str) -> String {
+        let stage = Mojibake::default();
+        let mut doc = WorkDoc::new(input.into());
+        doc.run_stage::<ChangeError>("mojibake", |ctx| {
+            stage.process(ctx);
+            Ok(())
+        })
+        .unwrap();
+        let done = doc.finish();
+        assert_eq!(restore(&done.text, &done.edits).unwrap(), input);
+        done.text
+    }
+
+    #[test]
+    fn repairs() {
+        let cases = [
+            ("Ã©tÃ©", "été"),
+            ("lâ€™Irak", "l’Irak"),
+            ("Â«Â\u{A0}lâ€™escaladeÂ\u{A0}Â»", "«\u{A0}l’escalade\u{A0}»"),
+            // The no-break space of "Â\u{A0}" became a plain space.
+            ("Â«Â lâ€™escaladeÂ Â»", "«\u{A0}l’escalade\u{A0}»"),
+            ("Ã‰tats-Unis", "États-Unis"),
+            ("dÃ©jÃ\u{A0} vu", "déjà vu"),
+            ("voyage Ã Paris", "voyage à Paris"),
+            ("Å“uvre", "œuvre"),
+            ("Â£100", "£100"),
+            ("â€œquotedâ€\u{9D}", "“quoted”"),
+            // Garbled twice.
+            ("Ã\u{83}Â©tÃ\u{83}Â©", "été"),
+            // Arabic read as Windows-1252.
+            ("Ø¨ØºØ¯Ø§Ø¯", "بغداد"),
+            // Latin-1 (C1 controls instead of Windows-1252 punctuation).
+            ("l\u{E2}\u{80}\u{99}Irak", "l’Irak"),
+            // A C1 control that is no sequence is read as Windows-1252.
+            ("beaucoup parlé\u{85} Tu sais", "beaucoup parlé… Tu sais"),
+            ("RÃ‰GION", "RÉGION"),
+            (
+                "Ã perturber la rÃ©flexion jusqu'Ã nos jours",
+                "à perturber la réflexion jusqu'à nos jours",
+            ),
+            ("relatifs Ã l’utilisation", "relatifs à l’utilisation"),
+            ("atenÃ§Ã£o Ã s crianÃ§as", "atenção às crianças"),
+            ("bonne fÃªte Ø¹ÙŠØ¯ Ø³Ø¹ÙŠØ¯", "bonne fête عيد سعيد"),
+            ("nÃƒÂ© en 1947", "né en 1947"),
+            ("âœ” fait, Justinâ\u{9D}¤", "✔ fait, Justin❤"),
+            ("l’Ã©valuation", "l’évaluation"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(run(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn leaves_correct_text_alone() {
+        let cases = [
+            "été à Téhéran, où l’armée…",
+            "«CAFÉ» et «L’ÉTÉ»",
+            "SÃO PAULO",
+            "¿Qué? Größe, naïve, Ça, À l’époque, Ère, OÙ",
+            "DÛ» et Î»",
+            "Ã",
+            "10 € — 20 £ · 30 °C",
+            // Cases in the spirit of ftfy's negative tests: characters that
+            // look like mojibake but are correct text.
+            "HYVÄ\u{A0}PÄIVÄ",
+            "3×£20 la paire",
+            "LÄ£ÄR ÑÍCH",
+            "C O N C L U S Ã O",
+            "PRIX 4288×…",
+            "TU VAS OÙ…",
+            "NESTLÉ® et CAFÉ¿",
+            "« et “×” »",
+            "mot\u{A0}è et là´´",
+            "Ōø et ∆°",
+        ];
+        for input in cases {
+            assert_eq!(run(input), input);
+        }
+    }
+}

@@ -1,0 +1,677 @@
+//! Line rules: the engine behind rule packs (`rules/*.yaml`).
+//!
+//! A rule matches a whole line, the start of a line (a prefix glued to the
+//! text, like a leaked "Customize this title in french"), or its end. Rules
+//! are regexes or literal phrases, case-insensitive unless asked otherwise.
+//! All rules of a scope are tried at once with a `RegexSet`; only the
+//! matching rule's own regex then runs, to find where the match ends.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use serde::Deserialize;
+
+use crate::config::{self, Config, ConfigError, Located};
+use crate::document::Meta;
+use crate::edits::{Change, StageCtx};
+
+/// Compiled size limit of one regex: bounds time and memory on hostile
+/// rule packs.
+const REGEX_SIZE_LIMIT: usize = 8 << 20;
+
+/// The options of `boilerplate` and `metadata`, for `lavoir stages`.
+pub const OPTIONS: &[crate::stages::OptionDoc] = &[
+    crate::stages::OptionDoc {
+        name: "packs",
+        default: "required",
+        doc: "rule pack files, relative to the config file",
+    },
+    crate::stages::OptionDoc {
+        name: "disable",
+        default: "[]",
+        doc: "rule ids or kinds to leave out",
+    },
+    crate::stages::OptionDoc {
+        name: "max_line_chars",
+        default: "500",
+        doc: "whole-line rules ignore lines with more visible characters",
+    },
+];
+
+/// Options of a stage driven by rule packs (`boilerplate`, `metadata`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackConfig {
+    /// Rule pack files, relative to the config file.
+    pub packs: Vec<Located<String>>,
+    /// Rule ids or kinds to leave out.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// Whole-line rules ignore lines with more visible characters than
+    /// this (junk lines are short; spaces are not counted, so that the
+    /// typography of a line does not change the verdict).
+    #[serde(default = "default_max_line_chars")]
+    pub max_line_chars: usize,
+}
+
+fn default_max_line_chars() -> usize {
+    500
+}
+
+/// A rule pack file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackFile {
+    /// What the pack is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    pub rules: Vec<RuleSpec>,
+}
+
+/// Where a rule looks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// The whole line (leading and trailing white space ignored).
+    Line,
+    /// The start of a line; the rest of the line is kept.
+    Prefix,
+    /// The end of a line; the rest of the line is kept.
+    Suffix,
+}
+
+/// One rule as written in a pack.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Stable id, used in the edit log, `disable` lists and `explain`.
+    pub id: Located<String>,
+    /// What the matched text is (`seo-prompt`, `caption`, …).
+    pub kind: String,
+    #[serde(rename = "match")]
+    pub scope: Scope,
+    /// A regex (Rust `regex` syntax). Anchors are added by the scope.
+    #[serde(default)]
+    pub regex: Option<Located<String>>,
+    /// Literal phrases; any white space in them matches any white space.
+    #[serde(default)]
+    pub literals: Option<Located<Vec<String>>>,
+    /// Match case exactly (default: ignore case).
+    #[serde(default)]
+    pub case_sensitive: bool,
+    /// Move the text to this metadata field instead of dropping it. The
+    /// value is the regex group named `value` if there is one, else the
+    /// matched text without enclosing parentheses. Groups named after a
+    /// metadata field (`date`, `updated`, `author`…) fill that field too;
+    /// a group named `drop` limits what is removed to its own text.
+    #[serde(default)]
+    pub to: Option<Located<String>>,
+    /// What the rule removes and why: shown by `lavoir explain`.
+    pub description: String,
+    /// Lines the rule must match (checked by the test suite).
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Lines no rule of the pack may match (checked by the test suite).
+    #[serde(default)]
+    pub counter_examples: Vec<String>,
+    /// Apply only to the first N non-empty lines of a document (section
+    /// labels, kickers).
+    #[serde(default)]
+    pub first_lines: Option<usize>,
+}
+
+/// A compiled rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: Arc<str>,
+    pub kind: Arc<str>,
+    pub scope: Scope,
+    pub to: Option<Arc<str>>,
+    pub spec: RuleSpec,
+    /// The pattern, anchored as its scope says.
+    regex: Regex,
+    /// Groups named after metadata fields, with the field.
+    fields: Vec<(usize, Arc<str>)>,
+}
+
+/// What a rule found on a line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// Index of the rule in [`RuleSet::rules`].
+    pub rule: usize,
+    /// Byte range of the text to take out of the line given: the match,
+    /// or its group named `drop` when it has one.
+    pub range: Range<usize>,
+    /// Metadata found: `(field, value)` for `to` and for each group named
+    /// after a metadata field.
+    pub values: Vec<(Arc<str>, String)>,
+}
+
+/// All the rules of some packs, compiled.
+#[derive(Clone, Debug)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    line: ScopeSet,
+    prefix: ScopeSet,
+    suffix: ScopeSet,
+    /// Whole-line rules skip lines with more visible characters.
+    pub max_line_chars: usize,
+    /// Suffix rules only look at this many bytes at the end of a line.
+    pub max_suffix_bytes: usize,
+}
+
+#[derive(Clone, Debug)]
+struct ScopeSet {
+    set: RegexSet,
+    /// Rule index of each pattern in `set`.
+    rules: Vec<usize>,
+}
+
+impl ScopeSet {
+    fn build(rules: &[Rule], scope: Scope) -> Self {
+        let picked: Vec<usize> = (0..rules.len())
+            .filter(|&i| rules[i].scope == scope)
+            .collect();
+        let patterns = picked.iter().map(|&i| rules[i].regex.as_str());
+        let set = RegexSetBuilder::new(patterns)
+            .size_limit(REGEX_SIZE_LIMIT * 8)
+            .dfa_size_limit(REGEX_SIZE_LIMIT * 8)
+            .build()
+            .expect("each pattern compiled on its own");
+        ScopeSet { set, rules: picked }
+    }
+
+    /// The first rule (in pack order) that matches and may apply.
+    fn first(&self, text: &str, may_apply: impl Fn(usize) -> bool) -> Option<usize> {
+        // Most lines match no rule: a plain search stops early, the
+        // overlapping one (to know which rules) only runs on a hit.
+        if !self.set.is_match(text) {
+            return None;
+        }
+        self.set
+            .matches(text)
+            .iter()
+            .map(|i| self.rules[i])
+            .find(|&r| may_apply(r))
+    }
+}
+
+/// The regex for a rule's literal phrases.
+fn literal_regex(phrases: &[String]) -> String {
+    let alternatives: Vec<String> = phrases
+        .iter()
+        .map(|p| {
+            p.split_whitespace()
+                .map(regex::escape)
+                .collect::<Vec<_>>()
+                .join(r"\s+")
+        })
+        .collect();
+    alternatives.join("|")
+}
+
+impl RuleSet {
+    /// Loads the packs of a stage's options.
+    pub fn build(options: &PackConfig, config: &Config) -> Result<Self, Vec<ConfigError>> {
+        let mut rules = Self::load(&options.packs, &options.disable, config)?;
+        rules.max_line_chars = options.max_line_chars;
+        Ok(rules)
+    }
+
+    /// Loads and compiles the packs named in `config`, leaving out the
+    /// rules (or kinds) in `disable`. Every problem is reported.
+    pub fn load(
+        packs: &[Located<String>],
+        disable: &[String],
+        config: &Config,
+    ) -> Result<Self, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let mut rules: Vec<Rule> = Vec::new();
+        for pack in packs {
+            let (text, file) = match config.read_data(pack) {
+                Ok(found) => found,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let parsed: PackFile = match config::parse_data(&text, &file) {
+                Ok(p) => p,
+                Err(e) => {
+                    errors.extend(e.0);
+                    continue;
+                }
+            };
+            for spec in parsed.rules {
+                if disable
+                    .iter()
+                    .any(|d| *d == spec.id.value || *d == spec.kind)
+                {
+                    continue;
+                }
+                match compile(&spec, &file) {
+                    Ok(rule) => {
+                        if rules.iter().any(|r| *r.id == *rule.id) {
+                            errors.push(ConfigError::new(
+                                &file,
+                                spec.id.pos,
+                                format!("rule id `{}` is used twice", spec.id.value),
+                            ));
+                        }
+                        rules.push(rule);
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Self::new(rules))
+    }
+
+    fn new(rules: Vec<Rule>) -> Self {
+        RuleSet {
+            line: ScopeSet::build(&rules, Scope::Line),
+            prefix: ScopeSet::build(&rules, Scope::Prefix),
+            suffix: ScopeSet::build(&rules, Scope::Suffix),
+            rules,
+            max_line_chars: 500,
+            max_suffix_bytes: 300,
+        }
+    }
+
+    /// The whole-line rule matching `line` (already trimmed), if any, for
+    /// a line at the top of a document.
+    pub fn match_line(&self, line: &str) -> Option<Hit> {
+        self.match_line_at(line, 0)
+    }
+
+    /// The prefix rule matching the start of `line` (trimmed), if any.
+    pub fn match_prefix(&self, line: &str) -> Option<Hit> {
+        self.match_prefix_at(line, 0)
+    }
+
+    /// The suffix rule matching the end of `line` (trimmed), if any.
+    pub fn match_suffix(&self, line: &str) -> Option<Hit> {
+        self.match_suffix_at(line, 0)
+    }
+
+    /// May rule `rule` apply to the `index`-th non-empty line?
+    fn applies(&self, rule: usize, index: usize) -> bool {
+        self.rules[rule].spec.first_lines.is_none_or(|n| index < n)
+    }
+
+    fn match_line_at(&self, line: &str, index: usize) -> Option<Hit> {
+        if line.len() > self.max_line_chars
+            && line.chars().filter(|c| !c.is_whitespace()).count() > self.max_line_chars
+        {
+            return None;
+        }
+        let rule = self.line.first(line, |r| self.applies(r, index))?;
+        self.hit(rule, line, 0)
+    }
+
+    fn match_prefix_at(&self, line: &str, index: usize) -> Option<Hit> {
+        let rule = self.prefix.first(line, |r| self.applies(r, index))?;
+        self.hit(rule, line, 0)
+    }
+
+    fn match_suffix_at(&self, line: &str, index: usize) -> Option<Hit> {
+        let mut from = line.len().saturating_sub(self.max_suffix_bytes);
+        while !line.is_char_boundary(from) {
+            from += 1;
+        }
+        let rule = self
+            .suffix
+            .first(&line[from..], |r| self.applies(r, index))?;
+        self.hit(rule, line, from)
+    }
+
+    /// Runs rule `rule` on `line[from..]` for its captures.
+    fn hit(&self, rule: usize, line: &str, from: usize) -> Option<Hit> {
+        let r = &self.rules[rule];
+        let caps = r.regex.captures(&line[from..])?;
+        let whole = caps.get(0)?;
+        if whole.is_empty() {
+            return None;
+        }
+        let cut = caps.name("drop").unwrap_or(whole);
+        let mut values = Vec::new();
+        if let Some(to) = &r.to {
+            let value = match caps.name("value") {
+                Some(v) => v.as_str().trim(),
+                None => unwrap_parens(whole.as_str().trim()),
+            };
+            values.push((to.clone(), value.to_string()));
+        }
+        for (group, field) in &r.fields {
+            if let Some(m) = caps.get(*group) {
+                values.push((field.clone(), m.as_str().trim().to_string()));
+            }
+        }
+        Some(Hit {
+            rule,
+            range: from + cut.start()..from + cut.end(),
+            values,
+        })
+    }
+}
+
+/// "(Le Figaro/Nova)" → "Le Figaro/Nova".
+fn unwrap_parens(s: &str) -> &str {
+    s.strip_prefix('(')
+        .and_then(|s| s.strip_suffix(')'))
+        .map(str::trim)
+        .unwrap_or(s)
+}
+
+fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
+    let err =
+        |pos, msg: String| ConfigError::new(file, pos, format!("rule `{}`: {msg}", spec.id.value));
+    let (pattern, pos) = match (&spec.regex, &spec.literals) {
+        (Some(r), None) => (r.value.clone(), r.pos),
+        (None, Some(l)) if !l.value.is_empty() => (literal_regex(&l.value), l.pos),
+        (None, Some(l)) => return Err(err(l.pos, "`literals` is empty".into())),
+        _ => {
+            return Err(err(
+                spec.id.pos,
+                "give exactly one of `regex` and `literals`".into(),
+            ));
+        }
+    };
+    if let Some(to) = &spec.to
+        && !Meta::FIELDS.contains(&to.value.as_str())
+    {
+        return Err(err(
+            to.pos,
+            format!(
+                "`to: {}` is not a metadata field, expected one of: {}",
+                to.value,
+                Meta::FIELDS.join(", ")
+            ),
+        ));
+    }
+    let build = |pattern: &str| {
+        RegexBuilder::new(pattern)
+            .case_insensitive(!spec.case_sensitive)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()
+    };
+    build(&pattern)
+        .map_err(|e| err(pos, format!("invalid regex: {}", one_line(&e.to_string()))))?;
+    // Flags and anchors go inside the pattern, so that the RegexSet of the
+    // scope sees them too.
+    let flagged = if spec.case_sensitive {
+        pattern
+    } else {
+        format!("(?i:{pattern})")
+    };
+    let anchored = match spec.scope {
+        Scope::Line => format!(r"\A(?:{flagged})\z"),
+        Scope::Prefix => format!(r"\A(?:{flagged})"),
+        Scope::Suffix => format!(r"(?:{flagged})\z"),
+    };
+    let regex = build(&anchored).map_err(|e| err(pos, format!("invalid regex: {e}")))?;
+    let fields = regex
+        .capture_names()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let name = name?;
+            Meta::FIELDS.contains(&name).then(|| (i, Arc::from(name)))
+        })
+        .collect();
+    Ok(Rule {
+        id: Arc::from(spec.id.value.as_str()),
+        kind: Arc::from(spec.kind.as_str()),
+        scope: spec.scope,
+        to: spec.to.as_ref().map(|t| Arc::from(t.value.as_str())),
+        spec: spec.clone(),
+        regex,
+        fields,
+    })
+}
+
+/// regex errors span several lines with a caret; keep the reason.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| message.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+impl RuleSet {
+    /// The rules, documented, with what the stage makes of each example.
+    pub fn infos(&self, stage: &'static str) -> Vec<crate::stages::RuleInfo> {
+        self.rules
+            .iter()
+            .map(|r| crate::stages::RuleInfo {
+                id: r.id.to_string(),
+                stage,
+                kind: Some(r.kind.to_string()),
+                summary: r
+                    .spec
+                    .description
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                examples: r
+                    .spec
+                    .examples
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.clone(),
+                            crate::edits::apply_once(e, |ctx| self.process(ctx)),
+                        )
+                    })
+                    .collect(),
+                counter_examples: r.spec.counter_examples.clone(),
+            })
+            .collect()
+    }
+
+    /// Applies the rules to every line of `ctx.text`: whole-line rules
+    /// remove the line and its line end; prefix and suffix rules remove
+    /// their match and the white space joining it to the rest of the line
+    /// (the whole line when nothing else is left). Values found go to the
+    /// metadata and make the change a move.
+    pub fn process(&self, ctx: &mut StageCtx<'_>) {
+        let text = ctx.text;
+        let mut start = 0;
+        let mut index = 0; // of non-empty lines
+        while start < text.len() {
+            let end =
+                memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
+            let next = (end + 1).min(text.len());
+            let line = &text[start..end];
+            let lead = line.len() - line.trim_start().len();
+            let trimmed = line.trim();
+            if !trimmed.is_empty() {
+                self.process_line(ctx, start..end, next, lead, trimmed, index);
+                index += 1;
+            }
+            start = if end == text.len() { text.len() } else { next };
+        }
+    }
+
+    /// `line` is the line's byte range (without its line end), `next` the
+    /// start of the next line; `trimmed` starts `lead` bytes into the line.
+    ///
+    /// Prefixes and suffixes are peeled off one after the other, and what
+    /// is left is checked against the whole-line rules again: "Customize
+    /// this title in frenchSource link -57" is junk twice.
+    fn process_line(
+        &self,
+        ctx: &mut StageCtx<'_>,
+        line: Range<usize>,
+        next: usize,
+        lead: usize,
+        trimmed: &str,
+        index: usize,
+    ) {
+        let base = line.start + lead;
+        // Pieces to remove, in byte ranges of `trimmed`, with their hits.
+        let mut pieces: Vec<(Range<usize>, Hit)> = Vec::new();
+        let (mut from, mut to) = (0, trimmed.len());
+        for _ in 0..8 {
+            let rest = &trimmed[from..to];
+            if rest.is_empty() {
+                break;
+            }
+            if let Some(hit) = self.match_line_at(rest, index) {
+                let whole = hit.range == (0..rest.len());
+                let range = if whole {
+                    from..to
+                } else {
+                    from + hit.range.start..from + hit.range.end
+                };
+                pieces.push((range, hit));
+                if whole {
+                    from = to;
+                }
+                break;
+            }
+            if let Some(hit) = self.match_prefix_at(rest, index) {
+                // With the white space that joined it to the rest.
+                let after = &rest[hit.range.end..];
+                let end = from + hit.range.end + (after.len() - after.trim_start().len());
+                pieces.push((from + hit.range.start..end, hit));
+                from = end;
+                continue;
+            }
+            if let Some(hit) = self.match_suffix_at(rest, index) {
+                let before = &rest[..hit.range.start];
+                let start = from + before.trim_end().len();
+                pieces.push((start..from + hit.range.end, hit));
+                to = start;
+                continue;
+            }
+            break;
+        }
+        let all_gone = from >= to;
+        for (range, hit) in pieces {
+            // The piece at either edge of the line takes the line's white
+            // space; when nothing is left, the line end goes too.
+            let start = if range.start == 0 {
+                line.start
+            } else {
+                base + range.start
+            };
+            let end = match range.end == trimmed.len() {
+                true if all_gone => next,
+                true => line.end,
+                false => base + range.end,
+            };
+            self.push(ctx, start..end, &hit);
+        }
+    }
+
+    fn push(&self, ctx: &mut StageCtx<'_>, range: Range<usize>, hit: &Hit) {
+        let rule = &self.rules[hit.rule];
+        let mut change = Change::remove(range, &rule.id).category(&rule.kind);
+        let mut fields: Vec<&str> = Vec::new();
+        for (field, value) in &hit.values {
+            if ctx.meta.store(field, value) && !fields.contains(&&**field) {
+                fields.push(field);
+            }
+        }
+        if !fields.is_empty() {
+            change = change.moved_to(&Arc::from(fields.join(",")));
+        }
+        ctx.changes.push(change);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::stages::StageConfig;
+
+    /// The rule sets of the built-in pipeline, by stage.
+    fn builtin() -> Vec<(&'static str, RuleSet)> {
+        let config = config::load(None).unwrap();
+        config
+            .stages
+            .iter()
+            .filter_map(|s| match &s.config {
+                StageConfig::Boilerplate(p) => Some(("boilerplate", p)),
+                StageConfig::Metadata(p) => Some(("metadata", p)),
+                _ => None,
+            })
+            .map(|(name, p)| (name, RuleSet::build(p, &config).unwrap()))
+            .collect()
+    }
+
+    /// What the engine does with one trimmed line: the first rule that fires.
+    fn first_hit(rules: &RuleSet, line: &str) -> Option<Hit> {
+        rules
+            .match_line(line)
+            .or_else(|| rules.match_prefix(line))
+            .or_else(|| rules.match_suffix(line))
+    }
+
+    #[test]
+    fn every_rule_fires_on_its_examples_and_no_rule_on_counter_examples() {
+        let sets = builtin();
+        assert_eq!(sets.len(), 2);
+        let mut problems = Vec::new();
+        for (stage, set) in &sets {
+            for (i, rule) in set.rules.iter().enumerate() {
+                let id = format!("{stage}/{}", rule.id);
+                assert!(!rule.spec.examples.is_empty(), "{id} has no example");
+                assert!(
+                    !rule.spec.counter_examples.is_empty(),
+                    "{id} has no counter-example"
+                );
+                let pattern = rule.spec.regex.as_ref().map_or("", |r| r.value.as_str());
+                assert!(
+                    !pattern.replace(r"(?-u:\b)", "").contains(r"\b"),
+                    "{id} uses a Unicode \\b: write (?-u:\\b) to keep the fast engine"
+                );
+                for example in &rule.spec.examples {
+                    match first_hit(set, example) {
+                        Some(hit) if hit.rule == i => {}
+                        Some(hit) => problems.push(format!(
+                            "{id}: example {example:?} is taken by {}",
+                            set.rules[hit.rule].id
+                        )),
+                        None => problems.push(format!("{id}: example {example:?} does not match")),
+                    }
+                }
+                // Counter-examples must get through every pack.
+                for counter in &rule.spec.counter_examples {
+                    for (other_stage, other) in &sets {
+                        if let Some(hit) = first_hit(other, counter) {
+                            problems.push(format!(
+                                "{id}: counter-example {counter:?} is matched by {other_stage}/{}",
+                                other.rules[hit.rule].id
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn named_groups_fill_the_metadata() {
+        let sets = builtin();
+        let metadata = &sets.iter().find(|(s, _)| *s == "metadata").unwrap().1;
+        let hit = metadata.match_line("22/01/2024 mis à jour: 20:18").unwrap();
+        let values: Vec<(&str, &str)> =
+            hit.values.iter().map(|(f, v)| (&**f, v.as_str())).collect();
+        assert_eq!(values, vec![("date", "22/01/2024"), ("updated", "20:18")]);
+        let hit = metadata
+            .match_suffix("plusieurs milices chiites pro-iraniennes. (Le Figaro/Nova)")
+            .unwrap();
+        assert_eq!(hit.range, 41..58);
+        assert_eq!(hit.values[0].1, "Le Figaro/Nova");
+    }
+}

@@ -1,0 +1,515 @@
+//! **spelling**: respells names with a gazetteer (`lexicons/*.yaml`), the
+//! way the French press writes them, and annotates every mention.
+//!
+//! One Aho-Corasick pass (leftmost-longest, so "Esmail Ghaani" wins over
+//! "Ghaani") finds every spelling of every entity. Matching is on whole
+//! words and case-sensitive, but each spelling is also looked for in ALL
+//! CAPS (the replacement is then in capitals too: BAGHDAD → BAGDAD) and
+//! with a capital first letter; a space in a spelling also matches a
+//! no-break space, and ' matches ’. The canonical form keeps its own case,
+//! except that it takes a capital at the start of a sentence
+//! (al-Maliki → Al-Maliki).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, Input, MatchKind};
+use serde::Deserialize;
+
+use crate::config::{self, Config, ConfigError, Located, Pos};
+use crate::edits::{Change, EntityInfo, Spanned, StageCtx};
+use crate::stages::{RuleInfo, Stage};
+
+/// Options of the `spelling` stage.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpellingConfig {
+    /// Lexicon files, relative to the config file.
+    pub lexicons: Vec<Located<String>>,
+    /// Canonical forms whose entries are left out.
+    #[serde(default)]
+    pub disable: Vec<String>,
+}
+
+/// The options of `spelling`, for `lavoir stages`.
+pub const OPTIONS: &[crate::stages::OptionDoc] = &[
+    crate::stages::OptionDoc {
+        name: "lexicons",
+        default: "required",
+        doc: "lexicon files, relative to the config file",
+    },
+    crate::stages::OptionDoc {
+        name: "disable",
+        default: "[]",
+        doc: "canonical forms whose entries are left out",
+    },
+];
+
+/// A lexicon file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LexiconFile {
+    pub entities: Vec<EntitySpec>,
+}
+
+/// One entity: its canonical spelling and the variants to respell.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntitySpec {
+    pub canonical: Located<String>,
+    /// `person`, `place` or `organization`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub variants: Vec<Located<String>>,
+    /// Why the entry is as it is (for maintainers).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+const KINDS: &[&str] = &["person", "place", "organization"];
+
+/// How a pattern's letters relate to the spelling it came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Case {
+    AsWritten,
+    Capitalized,
+    Upper,
+}
+
+#[derive(Clone, Debug)]
+struct Pattern {
+    entity: usize,
+    case: Case,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    canonical: String,
+    upper: String,
+    kind: Arc<str>,
+    rule: Arc<str>,
+    variants: Vec<String>,
+}
+
+/// The `spelling` stage.
+pub struct Spelling {
+    automaton: Option<AhoCorasick>,
+    patterns: Vec<Pattern>,
+    entries: Vec<Entry>,
+}
+
+/// Most spellings a single entry may expand to (spaces × apostrophes).
+const MAX_EXPANSIONS: usize = 243;
+
+impl Spelling {
+    pub fn build(
+        config: &SpellingConfig,
+        pipeline: &Config,
+        _pos: Pos,
+    ) -> Result<Self, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
+        // pattern text -> (pattern info, where it was written)
+        let mut table: HashMap<String, (Pattern, String)> = HashMap::new();
+        let mut derived: Vec<(String, Pattern)> = Vec::new();
+        for lexicon in &config.lexicons {
+            let (text, file) = match pipeline.read_data(lexicon) {
+                Ok(found) => found,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let parsed: LexiconFile = match config::parse_data(&text, &file) {
+                Ok(p) => p,
+                Err(e) => {
+                    errors.extend(e.0);
+                    continue;
+                }
+            };
+            for spec in parsed.entities {
+                if config.disable.contains(&spec.canonical.value) {
+                    continue;
+                }
+                if !KINDS.contains(&spec.kind.as_str()) {
+                    errors.push(ConfigError::new(
+                        &file,
+                        spec.canonical.pos,
+                        format!(
+                            "entity `{}`: unknown type `{}`, expected one of: {}",
+                            spec.canonical.value,
+                            spec.kind,
+                            KINDS.join(", ")
+                        ),
+                    ));
+                    continue;
+                }
+                let entity = entries.len();
+                let canonical = spec.canonical.value.trim().to_string();
+                entries.push(Entry {
+                    upper: canonical.to_uppercase(),
+                    rule: Arc::from(format!("spelling/{canonical}").as_str()),
+                    canonical,
+                    kind: Arc::from(spec.kind.as_str()),
+                    variants: spec.variants.iter().map(|v| v.value.clone()).collect(),
+                });
+                let spellings = std::iter::once(&spec.canonical).chain(&spec.variants);
+                for spelling in spellings {
+                    let written = spelling.value.trim();
+                    if written.is_empty() {
+                        errors.push(ConfigError::new(&file, spelling.pos, "empty spelling"));
+                        continue;
+                    }
+                    let place = format!("{file}:{}:{}", spelling.pos.line, spelling.pos.column);
+                    for form in expand(written) {
+                        let pattern = Pattern {
+                            entity,
+                            case: Case::AsWritten,
+                        };
+                        match table.get(&form) {
+                            Some((other, first)) if other.entity != entity => {
+                                errors.push(ConfigError::new(
+                                    &file,
+                                    spelling.pos,
+                                    format!(
+                                        "`{written}` is listed for both `{}` and `{}` (first at {first})",
+                                        entries[other.entity].canonical, entries[entity].canonical
+                                    ),
+                                ));
+                                break;
+                            }
+                            Some(_) => {}
+                            None => {
+                                table.insert(form, (pattern, place.clone()));
+                            }
+                        }
+                    }
+                    let upper = written.to_uppercase();
+                    if upper != written && written.chars().filter(|c| c.is_alphabetic()).count() > 1
+                    {
+                        for form in expand(&upper) {
+                            derived.push((
+                                form,
+                                Pattern {
+                                    entity,
+                                    case: Case::Upper,
+                                },
+                            ));
+                        }
+                    }
+                    let capitalized = capitalize(written);
+                    if capitalized != written {
+                        for form in expand(&capitalized) {
+                            derived.push((
+                                form,
+                                Pattern {
+                                    entity,
+                                    case: Case::Capitalized,
+                                },
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        // Spellings as written take precedence over derived case forms.
+        for (form, pattern) in derived {
+            table
+                .entry(form)
+                .or_insert_with(|| (pattern, String::new()));
+        }
+        let mut listed: Vec<(String, Pattern)> =
+            table.into_iter().map(|(k, (p, _))| (k, p)).collect();
+        listed.sort_by(|a, b| a.0.cmp(&b.0));
+        let automaton = if listed.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(listed.iter().map(|(k, _)| k))
+                    .map_err(|e| {
+                        vec![ConfigError::new(
+                            &pipeline.file_name(),
+                            Pos::default(),
+                            format!("spelling: cannot build the automaton: {e}"),
+                        )]
+                    })?,
+            )
+        };
+        Ok(Spelling {
+            automaton,
+            patterns: listed.into_iter().map(|(_, p)| p).collect(),
+            entries,
+        })
+    }
+
+    /// Number of entities loaded.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// First letter in capitals.
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Every way `spelling` may be written: each space as a space, a no-break
+/// space or a narrow no-break space; each apostrophe straight or curly.
+fn expand(spelling: &str) -> Vec<String> {
+    let mut forms = vec![String::new()];
+    for c in spelling.chars() {
+        let options: &[char] = match c {
+            ' ' | '\u{A0}' | '\u{202F}' => &[' ', '\u{A0}', '\u{202F}'],
+            '\'' | '’' => &['\'', '’'],
+            _ => {
+                forms.iter_mut().for_each(|f| f.push(c));
+                continue;
+            }
+        };
+        if forms.len() * options.len() > MAX_EXPANSIONS {
+            forms.iter_mut().for_each(|f| f.push(options[0]));
+            continue;
+        }
+        forms = forms
+            .iter()
+            .flat_map(|f| {
+                options.iter().map(move |o| {
+                    let mut f = f.clone();
+                    f.push(*o);
+                    f
+                })
+            })
+            .collect();
+    }
+    forms
+}
+
+/// True when `text[start..end]` is a whole word (no letter or digit glued
+/// to it; hyphens and apostrophes are word limits).
+fn whole_word(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+}
+
+/// True when `start` begins a sentence: only opening punctuation and
+/// spaces separate it from the start of a line or a . ! ? …
+fn starts_sentence(text: &str, start: usize) -> bool {
+    for c in text[..start].chars().rev() {
+        match c {
+            '\n' | '.' | '!' | '?' | '…' => return true,
+            c if c.is_whitespace() => continue,
+            '«' | '“' | '"' | '‘' | '(' | '[' | '—' | '–' | '-' => continue,
+            _ => return false,
+        }
+    }
+    true
+}
+
+impl Stage for Spelling {
+    fn name(&self) -> &'static str {
+        "spelling"
+    }
+
+    fn rules(&self) -> Vec<RuleInfo> {
+        self.entries
+            .iter()
+            .map(|e| RuleInfo {
+                id: e.rule.to_string(),
+                stage: "spelling",
+                kind: Some(e.kind.to_string()),
+                summary: format!(
+                    "Writes {} ({}) as the French press does, for: {}.",
+                    e.canonical,
+                    e.kind,
+                    e.variants.join(", ")
+                ),
+                examples: e
+                    .variants
+                    .first()
+                    .map(|v| {
+                        let example = format!("Selon {v}, hier.");
+                        let out = crate::edits::apply_once(&example, |ctx| self.process(ctx));
+                        vec![(example, out)]
+                    })
+                    .unwrap_or_default(),
+                counter_examples: Vec::new(),
+            })
+            .collect()
+    }
+
+    fn process(&self, ctx: &mut StageCtx<'_>) {
+        let Some(automaton) = &self.automaton else {
+            return;
+        };
+        let text = ctx.text;
+        let mut pos = 0;
+        while pos < text.len() {
+            let Some(m) = automaton.find(Input::new(text).span(pos..text.len())) else {
+                break;
+            };
+            let (start, end) = (m.start(), m.end());
+            if !whole_word(text, start, end) {
+                pos = start + text[start..].chars().next().map_or(1, char::len_utf8);
+                continue;
+            }
+            let pattern = &self.patterns[m.pattern().as_usize()];
+            let entry = &self.entries[pattern.entity];
+            let surface = &text[start..end];
+            let respelled = match pattern.case {
+                Case::Upper => entry.upper.clone(),
+                _ if starts_sentence(text, start) => capitalize(&entry.canonical),
+                _ => entry.canonical.clone(),
+            };
+            let normalized = respelled != surface;
+            if normalized {
+                ctx.changes
+                    .push(Change::replace(start..end, respelled.clone(), &entry.rule));
+            }
+            ctx.new_entities.push(Spanned {
+                range: start..end,
+                value: EntityInfo {
+                    canonical: respelled,
+                    surface: surface.to_string(),
+                    kind: entry.kind.clone(),
+                    normalized,
+                },
+            });
+            pos = end;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Origin, load_str};
+    use crate::edits::{ChangeError, WorkDoc, restore};
+
+    fn stage(lexicon: &str) -> Spelling {
+        let dir = std::env::temp_dir().join(format!("lavoir-spelling-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("lex-{}.yaml", lexicon.len()));
+        std::fs::write(&path, lexicon).unwrap();
+        let config = load_str("stages: []\n", Origin::File(dir.join("pipeline.yaml"))).unwrap();
+        let cfg = SpellingConfig {
+            lexicons: vec![Located {
+                pos: Pos::default(),
+                value: path.file_name().unwrap().to_string_lossy().into(),
+            }],
+            disable: vec![],
+        };
+        Spelling::build(&cfg, &config, Pos::default()).unwrap()
+    }
+
+    fn respell(stage: &Spelling, input: &str) -> String {
+        let mut doc = WorkDoc::new(input.into());
+        doc.run_stage::<ChangeError>("spelling", |ctx| {
+            stage.process(ctx);
+            Ok(())
+        })
+        .unwrap();
+        let done = doc.finish();
+        assert_eq!(restore(&done.text, &done.edits).unwrap(), input);
+        done.text
+    }
+
+    const LEXICON: &str = "entities:
+  - canonical: Bagdad
+    type: place
+    variants: [Baghdad]
+  - canonical: al-Maliki
+    type: person
+    variants: [Al Maliki, el-Maliki]
+  - canonical: Esmaïl Qaani
+    type: person
+    variants: [Esmail Ghaani]
+  - canonical: Qaani
+    type: person
+    variants: [Ghaani]
+  - canonical: Al-Qods
+    type: organization
+    variants: [Quds, al-Qods]
+";
+
+    #[test]
+    fn table() {
+        let s = stage(LEXICON);
+        let cases = [
+            ("à Baghdad.", "à Bagdad."),
+            ("BAGHDAD – Un", "BAGDAD – Un"),
+            ("Baghdadi", "Baghdadi"),
+            ("pro-Baghdad", "pro-Bagdad"),
+            ("de Nouri Al\u{A0}Maliki et", "de Nouri al-Maliki et"),
+            ("hier. Al Maliki a reçu", "hier. Al-Maliki a reçu"),
+            ("d’Al Maliki", "d’al-Maliki"),
+            ("« Al Maliki", "« Al-Maliki"),
+            (
+                "général Esmail Ghaani, puis Ghaani",
+                "général Esmaïl Qaani, puis Qaani",
+            ),
+            (
+                "la force al-Qods et la Force Quds",
+                "la force Al-Qods et la Force Al-Qods",
+            ),
+            ("Qudsiya", "Qudsiya"),
+            ("baghdad", "baghdad"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(respell(&s, input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn mentions_are_annotated() {
+        let s = stage(LEXICON);
+        let mut doc = WorkDoc::new("Bagdad et Baghdad".into());
+        doc.run_stage::<ChangeError>("spelling", |ctx| {
+            s.process(ctx);
+            Ok(())
+        })
+        .unwrap();
+        let done = doc.finish();
+        assert_eq!(done.entities.len(), 2);
+        assert!(!done.entities[0].normalized);
+        assert_eq!(done.entities[1].surface, "Baghdad");
+        assert_eq!((done.entities[1].start, done.entities[1].end), (10, 16));
+    }
+
+    #[test]
+    fn a_spelling_listed_for_two_entities_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("lavoir-spelling-dup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("lex.yaml"),
+            "entities:\n  - canonical: A\n    type: place\n    variants: [Xy]\n  - canonical: B\n    type: place\n    variants: [Xy]\n",
+        )
+        .unwrap();
+        let config = load_str("stages: []\n", Origin::File(dir.join("p.yaml"))).unwrap();
+        let cfg = SpellingConfig {
+            lexicons: vec![Located {
+                pos: Pos::default(),
+                value: "lex.yaml".into(),
+            }],
+            disable: vec![],
+        };
+        let errs = Spelling::build(&cfg, &config, Pos::default())
+            .err()
+            .unwrap();
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].to_string().contains("lex.yaml:7:16"), "{}", errs[0]);
+    }
+}

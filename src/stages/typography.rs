@@ -1,0 +1,516 @@
+//! **typography**: the spacing and punctuation conventions of the text's
+//! language, French by default (`language: en` for English).
+//!
+//! French: apostrophe ’ (U+2019); a narrow no-break space (U+202F) inside
+//! « » and before ; ! ?; a no-break space (U+00A0) before a colon that
+//! follows a word; no space before , . ) and after (; other no-break
+//! spaces between words become plain spaces; one space between words; a «
+//! standing where a quotation closes becomes » (`l’Irak« ,` →
+//! `l’Irak »,`). English: apostrophe ’, no space before , . ; : ! ? ),
+//! plain spaces.
+//!
+//! Only white space between tokens, apostrophes between letters and
+//! guillemets change, so times (20:18), URLs, numbers and code-like tokens
+//! (a;b, x?y) are left as they are; a no-break space between two digits
+//! (2 500) is kept.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::edits::{Change, StageCtx};
+use crate::stages::mojibake::would_repair;
+use crate::stages::{OptionDoc, RuleDoc, RuleInfo, Stage};
+
+const NBSP: char = '\u{A0}';
+const NNBSP: char = '\u{202F}';
+
+/// Language of the typographic rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    Fr,
+    En,
+}
+
+/// Options of the `typography` stage.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TypographyConfig {
+    pub language: Language,
+    /// ' between letters → ’.
+    pub apostrophes: bool,
+    /// Repair « and » used the wrong way round (French).
+    pub guillemets: bool,
+    /// Spaces around punctuation and between words.
+    pub spaces: bool,
+}
+
+impl Default for TypographyConfig {
+    fn default() -> Self {
+        TypographyConfig {
+            language: Language::Fr,
+            apostrophes: true,
+            guillemets: true,
+            spaces: true,
+        }
+    }
+}
+
+/// The options of `typography`, for `lavoir stages`.
+pub const OPTIONS: &[OptionDoc] = &[
+    OptionDoc {
+        name: "language",
+        default: "fr",
+        doc: "fr or en",
+    },
+    OptionDoc {
+        name: "apostrophes",
+        default: "true",
+        doc: "' between letters becomes ’",
+    },
+    OptionDoc {
+        name: "guillemets",
+        default: "true",
+        doc: "repair « and » used the wrong way round (fr)",
+    },
+    OptionDoc {
+        name: "spaces",
+        default: "true",
+        doc: "spaces around punctuation and between words",
+    },
+];
+
+/// The rules of the `typography` stage (examples in French).
+pub const RULE_DOCS: &[RuleDoc] = &[
+    RuleDoc {
+        id: "typography/apostrophe",
+        summary: "Writes the apostrophe between letters as ’ (U+2019).",
+        example: ("l'Irak d'un jour", "l’Irak d’un jour"),
+    },
+    RuleDoc {
+        id: "typography/closing-guillemet",
+        summary: "Turns a « that closes a quotation (before punctuation or the end of the block) into ».",
+        example: (
+            "« Fin de l’Irak« , a-t-il dit",
+            "«\u{202F}Fin de l’Irak\u{202F}», a-t-il dit",
+        ),
+    },
+    RuleDoc {
+        id: "typography/opening-guillemet",
+        summary: "Turns a » that opens a quotation (after a space or at the start, before a word) into «.",
+        example: ("»Sans lui", "«\u{202F}Sans lui"),
+    },
+    RuleDoc {
+        id: "typography/guillemet-space",
+        summary: "Puts a narrow no-break space (U+202F) inside « and ».",
+        example: (
+            "«non» et « oui »",
+            "«\u{202F}non\u{202F}» et «\u{202F}oui\u{202F}»",
+        ),
+    },
+    RuleDoc {
+        id: "typography/punctuation-space",
+        summary: "Puts a narrow no-break space before ; ! ? and a no-break space (U+00A0) before a colon that follows a word (not in 20:18 or URLs).",
+        example: (
+            "Pourquoi? Irak: à 20:18",
+            "Pourquoi\u{202F}? Irak\u{A0}: à 20:18",
+        ),
+    },
+    RuleDoc {
+        id: "typography/no-space-before",
+        summary: "Removes the space before , . ) ] and after ( [.",
+        example: ("oui , dit-il ( hier ) .", "oui, dit-il (hier)."),
+    },
+    RuleDoc {
+        id: "typography/space",
+        summary: "Leaves one plain space between words: no-break spaces between words and runs of spaces become one space (a no-break space inside a number stays).",
+        example: (
+            "haut\u{A0}commandant  des 2\u{A0}500",
+            "haut commandant des 2\u{A0}500",
+        ),
+    },
+    RuleDoc {
+        id: "typography/space-after-comma",
+        summary: "Puts a space after a comma between two letters (never between digits: 2,5).",
+        example: (
+            "le Pentagone,elles et 2,5 %",
+            "le Pentagone, elles et 2,5 %",
+        ),
+    },
+];
+
+/// The `typography` stage.
+pub struct Typography {
+    config: TypographyConfig,
+    rules: Rules,
+}
+
+struct Rules {
+    apostrophe: Arc<str>,
+    closing: Arc<str>,
+    opening: Arc<str>,
+    guillemet_space: Arc<str>,
+    punctuation_space: Arc<str>,
+    no_space: Arc<str>,
+    space: Arc<str>,
+    space_after: Arc<str>,
+}
+
+impl Typography {
+    pub fn new(config: TypographyConfig) -> Self {
+        let r = |s: &str| Arc::from(s);
+        Typography {
+            config,
+            rules: Rules {
+                apostrophe: r("typography/apostrophe"),
+                closing: r("typography/closing-guillemet"),
+                opening: r("typography/opening-guillemet"),
+                guillemet_space: r("typography/guillemet-space"),
+                punctuation_space: r("typography/punctuation-space"),
+                no_space: r("typography/no-space-before"),
+                space: r("typography/space"),
+                space_after: r("typography/space-after-comma"),
+            },
+        }
+    }
+
+    fn french(&self) -> bool {
+        self.config.language == Language::Fr
+    }
+
+    /// What should stand between `prev` and `next`, and the rule that says
+    /// so; `None` to leave the white space as it is.
+    fn wanted(
+        &self,
+        prev: char,
+        next: char,
+        after_next: Option<char>,
+        run: &str,
+    ) -> Option<(&'static str, &Arc<str>)> {
+        let r = &self.rules;
+        let none = ("", &r.no_space);
+        if prev.is_ascii_digit() && next.is_ascii_digit() && run.contains([NBSP, NNBSP]) {
+            return None; // 2 500: number grouping
+        }
+        // A period glued to what follows is not the end of a sentence
+        // (" .jpost.com"): the space before it stays.
+        let period_ends = after_next.is_none_or(|c| c.is_whitespace() || "»”\")]’'".contains(c));
+        let want = if self.french() {
+            match (prev, next) {
+                ('«', _) | (_, '»') => ("\u{202F}", &r.guillemet_space),
+                (_, ';' | '!' | '?') => ("\u{202F}", &r.punctuation_space),
+                (_, ':') => ("\u{A0}", &r.punctuation_space),
+                (_, '.') if after_next == Some('.') => return None, // " ..."
+                (_, '.') if !period_ends => (" ", &r.space),
+                (_, ',' | '.' | ')' | ']') | ('(' | '[', _) => none,
+                _ => (" ", &r.space),
+            }
+        } else {
+            match (prev, next) {
+                (_, '.') if after_next == Some('.') => return None,
+                (_, '.') if !period_ends => (" ", &r.space),
+                (_, ',' | '.' | ';' | ':' | '!' | '?' | ')' | ']') | ('(' | '[', _) => none,
+                _ => (" ", &r.space),
+            }
+        };
+        Some(want)
+    }
+
+    /// One line; `chars` and `eff` are buffers reused from line to line.
+    fn line(
+        &self,
+        text: &str,
+        (start, end): (usize, usize),
+        changes: &mut Vec<Change>,
+        chars: &mut Vec<(usize, char)>,
+        eff: &mut Vec<char>,
+    ) {
+        let line = &text[start..end];
+        chars.clear();
+        eff.clear();
+        // Which passes below can do anything on this line: most lines
+        // have no guillemet, and many no apostrophe or French punctuation.
+        let (mut guillemets, mut apostrophes, mut commas, mut french) =
+            (false, false, false, false);
+        for (i, c) in line.char_indices() {
+            match c {
+                '«' | '»' => guillemets = true,
+                '\'' => apostrophes = true,
+                ',' => commas = true,
+                ';' | '!' | '?' | ':' => french = true,
+                _ => {}
+            }
+            chars.push((start + i, c));
+            eff.push(c);
+        }
+        french |= guillemets;
+        let (chars, eff) = (&*chars, eff);
+        let n = chars.len();
+        let span = |i: usize| chars[i].0..chars[i].0 + chars[i].1.len_utf8();
+        let is_space = |c: char| c.is_whitespace() && c != '\n';
+        let r = &self.rules;
+
+        if guillemets && self.french() && self.config.guillemets {
+            let next_visible =
+                |eff: &[char], i: usize| eff[i..].iter().copied().find(|&c| !is_space(c));
+            let mut open = false;
+            for i in 0..n {
+                match eff[i] {
+                    '«' => {
+                        let next = next_visible(eff, i + 1);
+                        let closes = next.is_none_or(|c| ",.;:!?)]".contains(c));
+                        if open && closes && !(i > 0 && would_repair(eff[i - 1], '»')) {
+                            eff[i] = '»';
+                            changes.push(Change::replace(span(i), "»", &r.closing));
+                            open = false;
+                        } else {
+                            open = true;
+                        }
+                    }
+                    '»' => {
+                        let next = next_visible(eff, i + 1);
+                        // Only after a plain space: » after a no-break space
+                        // is the closing form this stage writes.
+                        let starts_word = i == 0 || eff[i - 1] == ' ';
+                        if !open
+                            && starts_word
+                            && next.is_some_and(char::is_alphabetic)
+                            && !(i > 0 && would_repair(eff[i - 1], '«'))
+                        {
+                            eff[i] = '«';
+                            changes.push(Change::replace(span(i), "«", &r.opening));
+                            open = true;
+                        } else {
+                            open = false;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        if apostrophes && self.config.apostrophes {
+            for i in 1..n.saturating_sub(1) {
+                if eff[i] == '\''
+                    && eff[i - 1].is_alphabetic()
+                    && eff[i + 1].is_alphabetic()
+                    && !would_repair(eff[i - 1], '’')
+                {
+                    eff[i] = '’';
+                    changes.push(Change::replace(span(i), "’", &r.apostrophe));
+                }
+            }
+        }
+
+        if !self.config.spaces {
+            return;
+        }
+        // Runs of white space between two visible characters.
+        let mut i = 0;
+        while i < n {
+            if !is_space(eff[i]) {
+                i += 1;
+                continue;
+            }
+            let a = i;
+            while i < n && is_space(eff[i]) {
+                i += 1;
+            }
+            if a == 0 || i == n {
+                continue; // line edges belong to the structure stage
+            }
+            let (prev, next) = (eff[a - 1], eff[i]);
+            if i == a + 1
+                && eff[a] == ' '
+                && next.is_alphanumeric()
+                && !matches!(prev, '«' | '(' | '[')
+            {
+                continue; // one space between words: the common case
+            }
+            let run = &text[chars[a].0..chars[i].0];
+            if let Some((want, rule)) =
+                self.wanted(eff[a - 1], eff[i], eff.get(i + 1).copied(), run)
+                && want != run
+                && !want
+                    .chars()
+                    .next()
+                    .is_some_and(|w| would_repair(eff[a - 1], w))
+            {
+                changes.push(Change::replace(chars[a].0..chars[i].0, want, rule));
+            }
+        }
+        // Spaces that are missing altogether: after a comma between
+        // letters ("Pentagone,elles"; never between digits: 2,5).
+        let last = if commas { n.saturating_sub(1) } else { 0 };
+        for i in 1..last {
+            // (The spaces before a comma go, so look past them.)
+            if eff[i] == ','
+                && eff[i + 1].is_alphabetic()
+                && eff[..i]
+                    .iter()
+                    .rev()
+                    .find(|&&c| !is_space(c))
+                    .is_some_and(|c| c.is_alphabetic())
+            {
+                changes.push(Change::insert(span(i).end, " ", &r.space_after));
+            }
+        }
+        if french && self.french() {
+            for i in 0..n {
+                let prev = (i > 0).then(|| eff[i - 1]);
+                let next = eff.get(i + 1).copied();
+                let glued_before = prev.is_some_and(|p| !is_space(p));
+                match eff[i] {
+                    '«' if next.is_some_and(|c| !is_space(c)) => {
+                        changes.push(Change::insert(
+                            span(i).end,
+                            NNBSP.to_string(),
+                            &r.guillemet_space,
+                        ));
+                    }
+                    '»' if glued_before && prev != Some('«') => {
+                        changes.push(Change::insert(
+                            span(i).start,
+                            NNBSP.to_string(),
+                            &r.guillemet_space,
+                        ));
+                    }
+                    ';' | '!' | '?'
+                        if prev.is_some_and(|p| p.is_alphanumeric() || p == '»' || p == ')')
+                            && next.is_none_or(|c| is_space(c) || c == '»' || c == ')') =>
+                    {
+                        changes.push(Change::insert(
+                            span(i).start,
+                            NNBSP.to_string(),
+                            &r.punctuation_space,
+                        ));
+                    }
+                    ':' if prev.is_some_and(|p| p.is_alphabetic() && !would_repair(p, NBSP))
+                        && next.is_none_or(|c| is_space(c) || c == '»') =>
+                    {
+                        changes.push(Change::insert(
+                            span(i).start,
+                            NBSP.to_string(),
+                            &r.punctuation_space,
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+impl Stage for Typography {
+    fn name(&self) -> &'static str {
+        "typography"
+    }
+
+    fn rules(&self) -> Vec<RuleInfo> {
+        RuleInfo::from_docs("typography", RULE_DOCS)
+    }
+
+    fn process(&self, ctx: &mut StageCtx<'_>) {
+        let text = ctx.text;
+        let (mut chars, mut eff) = (Vec::new(), Vec::new());
+        let mut start = 0;
+        loop {
+            let end =
+                memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
+            self.line(text, (start, end), &mut ctx.changes, &mut chars, &mut eff);
+            if end == text.len() {
+                break;
+            }
+            start = end + 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edits::{ChangeError, WorkDoc, restore};
+
+    fn run(config: TypographyConfig, input: &str) -> String {
+        let stage = Typography::new(config);
+        let mut doc = WorkDoc::new(input.into());
+        doc.run_stage::<ChangeError>("typography", |ctx| {
+            stage.process(ctx);
+            Ok(())
+        })
+        .unwrap();
+        let done = doc.finish();
+        assert_eq!(restore(&done.text, &done.edits).unwrap(), input);
+        done.text
+    }
+
+    #[test]
+    fn french() {
+        let n = "\u{A0}";
+        let nn = "\u{202F}";
+        let cases = [
+            ("l'Irak d'un", "l’Irak d’un".to_string()),
+            ("qu’ «\u{A0}il", format!("qu’ «{nn}il")),
+            ("de là\u{A0}».", format!("de là{nn}».")),
+            (
+                "«rupture diplomatique»,",
+                format!("«{nn}rupture diplomatique{nn}»,"),
+            ),
+            ("« Sky News Arabia »", format!("«{nn}Sky News Arabia{nn}»")),
+            (
+                "«\u{A0}L’escalade … l’Irak«\u{A0}, a déclaré",
+                format!("«{nn}L’escalade … l’Irak{nn}», a déclaré"),
+            ),
+            ("Irak : L’ambassadrice", format!("Irak{n}: L’ambassadrice")),
+            ("Irak: la", format!("Irak{n}: la")),
+            (
+                "à 20:18 et http://x.fr/?a=1;b",
+                "à 20:18 et http://x.fr/?a=1;b".to_string(),
+            ),
+            (
+                "Pourquoi ? Vraiment!",
+                format!("Pourquoi{nn}? Vraiment{nn}!"),
+            ),
+            (
+                "haut\u{A0}commandant  des",
+                "haut commandant des".to_string(),
+            ),
+            ("nucléaire.\u{A0}Aucune", "nucléaire. Aucune".to_string()),
+            (
+                "2\u{A0}500 soldats, 2 500 autres",
+                "2\u{A0}500 soldats, 2 500 autres".to_string(),
+            ),
+            ("Copyright 2024 . All", "Copyright 2024. All".to_string()),
+            ("attendez ...", "attendez ...".to_string()),
+            ("( le 3 janvier )", "(le 3 janvier)".to_string()),
+            (
+                "»Sans l’intervention",
+                "«\u{202F}Sans l’intervention".to_string(),
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(run(TypographyConfig::default(), input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn english() {
+        let en = TypographyConfig {
+            language: Language::En,
+            ..TypographyConfig::default()
+        };
+        assert_eq!(
+            run(en.clone(), "Iran 's\u{A0}move : why ?"),
+            "Iran 's move: why?"
+        );
+        assert_eq!(run(en, "don't"), "don’t");
+    }
+
+    #[test]
+    fn idempotent() {
+        let input = "«\u{A0}L’escalade » : l'Irak« , a-t-il dit ;  fin !";
+        let once = run(TypographyConfig::default(), input);
+        assert_eq!(run(TypographyConfig::default(), &once), once);
+    }
+}

@@ -1,0 +1,485 @@
+//! **unicode**: canonical composition (NFC) and the invisible characters
+//! scrapers leave behind: zero-width characters, soft hyphens, control and
+//! bidi characters, exotic spaces, ligatures.
+//!
+//! No-break spaces (U+00A0, U+202F) are kept: they carry French
+//! typography, which the typography stage handles.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+use crate::edits::{Change, StageCtx};
+use crate::stages::mojibake::{CP1252_HIGH, cp1252_byte};
+use crate::stages::{OptionDoc, RuleDoc, RuleInfo, Stage};
+
+/// Options of the `unicode` stage; each switches one family of fixes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UnicodeConfig {
+    /// Compose characters (NFC): `e` + U+0301 → `é`.
+    pub nfc: bool,
+    /// Remove zero-width spaces and joiners, word joiners and stray BOMs.
+    pub zero_width: bool,
+    /// Remove soft hyphens (U+00AD).
+    pub soft_hyphens: bool,
+    /// Remove control characters (C0 but tab and line feed, DEL, C1) and
+    /// the object replacement character.
+    pub controls: bool,
+    /// Remove bidirectional formatting characters (LRM, RLM, embeddings).
+    pub bidi_controls: bool,
+    /// Turn space variants (en, em, thin, hair, figure, ideographic, tab…)
+    /// into a plain space.
+    pub spaces: bool,
+    /// Turn line and paragraph separators, NEL, VT and FF into `\n`.
+    pub line_separators: bool,
+    /// Spell out typographic ligatures (ﬁ → fi).
+    pub ligatures: bool,
+}
+
+impl Default for UnicodeConfig {
+    fn default() -> Self {
+        UnicodeConfig {
+            nfc: true,
+            zero_width: true,
+            soft_hyphens: true,
+            controls: true,
+            bidi_controls: true,
+            spaces: true,
+            line_separators: true,
+            ligatures: true,
+        }
+    }
+}
+
+/// The fix for one character.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fix {
+    Drop(Rule),
+    To(Rule, &'static str),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rule {
+    ZeroWidth,
+    SoftHyphen,
+    Control,
+    Bidi,
+    Space,
+    LineSeparator,
+    Ligature,
+    C1,
+}
+
+const RULES: [&str; 9] = [
+    "unicode/zero-width",
+    "unicode/soft-hyphen",
+    "unicode/control",
+    "unicode/bidi-control",
+    "unicode/space",
+    "unicode/line-separator",
+    "unicode/ligature",
+    "unicode/c1-control",
+    "unicode/nfc",
+];
+const NFC: usize = 8;
+
+/// The options of `unicode`, for `lavoir stages`.
+pub const OPTIONS: &[OptionDoc] = &[
+    OptionDoc {
+        name: "nfc",
+        default: "true",
+        doc: "compose characters (NFC)",
+    },
+    OptionDoc {
+        name: "zero_width",
+        default: "true",
+        doc: "remove zero-width characters and stray BOMs",
+    },
+    OptionDoc {
+        name: "soft_hyphens",
+        default: "true",
+        doc: "remove soft hyphens",
+    },
+    OptionDoc {
+        name: "controls",
+        default: "true",
+        doc: "remove control characters; C1 controls become their Windows-1252 characters",
+    },
+    OptionDoc {
+        name: "bidi_controls",
+        default: "true",
+        doc: "remove bidirectional formatting characters",
+    },
+    OptionDoc {
+        name: "spaces",
+        default: "true",
+        doc: "tabs and space variants become a plain space",
+    },
+    OptionDoc {
+        name: "line_separators",
+        default: "true",
+        doc: "U+2028, U+2029, VT, FF become LF",
+    },
+    OptionDoc {
+        name: "ligatures",
+        default: "true",
+        doc: "spell out typographic ligatures",
+    },
+];
+
+/// The rules of the `unicode` stage.
+pub const RULE_DOCS: &[RuleDoc] = &[
+    RuleDoc {
+        id: "unicode/zero-width",
+        summary: "Removes zero-width spaces, word joiners, stray byte order marks, and zero-width joiners next to Latin text: invisible characters that split words for search and matching.",
+        example: ("Bag\u{200B}dad", "Bagdad"),
+    },
+    RuleDoc {
+        id: "unicode/soft-hyphen",
+        summary: "Removes soft hyphens (U+00AD), invisible hyphenation hints that split words for search and matching.",
+        example: ("ambas\u{AD}sades", "ambassades"),
+    },
+    RuleDoc {
+        id: "unicode/control",
+        summary: "Removes control characters (C0 but tab and line ends, DEL) and the object replacement character left where a picture was.",
+        example: ("Bagdad\u{7}\u{FFFC}", "Bagdad"),
+    },
+    RuleDoc {
+        id: "unicode/bidi-control",
+        summary: "Removes bidirectional formatting characters (LRM, RLM, embeddings, isolates) pasted in with names from right-to-left pages.",
+        example: ("\u{200F}Irak\u{202C}", "Irak"),
+    },
+    RuleDoc {
+        id: "unicode/space",
+        summary: "Turns tabs and space variants (en, em, thin, hair, figure, ideographic) into a plain space; no-break spaces are left to typography.",
+        example: ("haut\u{2009}commandant\tiranien", "haut commandant iranien"),
+    },
+    RuleDoc {
+        id: "unicode/line-separator",
+        summary: "Turns Unicode line and paragraph separators, vertical tabs and form feeds into LF.",
+        example: ("Titre\u{2028}Texte.", "Titre\nTexte."),
+    },
+    RuleDoc {
+        id: "unicode/ligature",
+        summary: "Spells out typographic ligatures (ﬁ, ﬂ, ﬀ…), which PDF extraction leaves and which break search.",
+        example: ("ef\u{FB01}cace", "efficace"),
+    },
+    RuleDoc {
+        id: "unicode/c1-control",
+        summary: "Writes C1 control characters as the Windows-1252 characters they stand for (text read as Latin-1): U+0092 is ’, U+0085 is …",
+        example: ("l\u{92}Irak\u{85}", "l’Irak…"),
+    },
+    RuleDoc {
+        id: "unicode/nfc",
+        summary: "Composes characters (NFC): a letter followed by a combining accent becomes the accented letter, so that equal texts compare equal.",
+        example: ("e\u{301}te\u{301}", "été"),
+    },
+];
+
+/// The `unicode` stage.
+pub struct Unicode {
+    config: UnicodeConfig,
+    rules: Vec<Arc<str>>,
+}
+
+impl Unicode {
+    pub fn new(config: UnicodeConfig) -> Self {
+        Unicode {
+            config,
+            rules: RULES.iter().map(|r| Arc::from(*r)).collect(),
+        }
+    }
+
+    /// What to do with `c`, given its neighbours (for joiners).
+    fn fix(&self, c: char, prev: Option<char>, next: Option<char>) -> Option<Fix> {
+        let cfg = &self.config;
+        let fix = match c {
+            '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}' if cfg.zero_width => {
+                Fix::Drop(Rule::ZeroWidth)
+            }
+            // Joiners matter inside Persian, Arabic or Indic words and emoji;
+            // next to Latin letters, spaces or line ends they are junk.
+            '\u{200C}' | '\u{200D}' if cfg.zero_width => {
+                let latin_side =
+                    |n: Option<char>| n.is_none_or(|n| n.is_ascii() || n.is_whitespace());
+                if latin_side(prev) || latin_side(next) {
+                    Fix::Drop(Rule::ZeroWidth)
+                } else {
+                    return None;
+                }
+            }
+            '\u{00AD}' if cfg.soft_hyphens => Fix::Drop(Rule::SoftHyphen),
+            '\u{0B}' | '\u{0C}' | '\u{2028}' | '\u{2029}' if cfg.line_separators => {
+                Fix::To(Rule::LineSeparator, "\n")
+            }
+            '\t' if cfg.spaces => Fix::To(Rule::Space, " "),
+            '\u{2000}'..='\u{200A}' | '\u{205F}' | '\u{3000}' | '\u{1680}' if cfg.spaces => {
+                Fix::To(Rule::Space, " ")
+            }
+            // A C1 control after a character Windows-1252 has a high byte
+            // for is likely a piece of mojibake ("â\u{80}\u{99}"): left for
+            // the mojibake stage.
+            '\u{80}'..='\u{84}' | '\u{86}'..='\u{9F}'
+                if prev.is_some_and(|p| p >= '\u{80}' && cp1252_byte(p).is_some()) =>
+            {
+                return None;
+            }
+            // Other C1 controls are Windows-1252 characters read as Latin-1
+            // ("\u{92}" for ’, "\u{85}" for …): written as such.
+            '\u{80}'..='\u{9F}' if cfg.controls => match CP1252_HIGH[c as usize - 0x80] {
+                "" => Fix::Drop(Rule::C1),
+                text => Fix::To(Rule::C1, text),
+            },
+            // \r is left to `decode`, which owns line ends.
+            '\u{0}'..='\u{8}' | '\u{0E}'..='\u{1F}' | '\u{7F}' | '\u{FFFC}' if cfg.controls => {
+                Fix::Drop(Rule::Control)
+            }
+            '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+                if cfg.bidi_controls =>
+            {
+                Fix::Drop(Rule::Bidi)
+            }
+            '\u{FB00}'..='\u{FB06}' if cfg.ligatures => Fix::To(
+                Rule::Ligature,
+                ["ff", "fi", "fl", "ffi", "ffl", "st", "st"][c as usize - 0xFB00],
+            ),
+            _ => return None,
+        };
+        Some(fix)
+    }
+
+    fn rule(&self, rule: Rule) -> &Arc<str> {
+        &self.rules[rule as usize]
+    }
+
+    /// Fast path: the text is NFC; only characters with a fix change.
+    /// Returns false (and leaves no changes) when a removal would bring a
+    /// combining mark next to a new neighbour: then composition must be
+    /// redone, by the slow path.
+    fn fix_characters(&self, ctx: &mut StageCtx<'_>) -> bool {
+        let text = ctx.text;
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if (0x20..0x7F).contains(&b) || b == b'\n' || b == b'\r' {
+                i += 1;
+                continue;
+            }
+            let c = text[i..].chars().next().expect("char boundary");
+            let len = c.len_utf8();
+            let prev = text[..i].chars().next_back();
+            let next = text[i + len..].chars().next();
+            if let Some(fix) = self.fix(c, prev, next) {
+                let (rule, new) = match fix {
+                    Fix::Drop(rule) => (rule, ""),
+                    Fix::To(rule, new) => (rule, new),
+                };
+                if next.is_some_and(|n| !is_stable_start(n)) {
+                    ctx.changes.clear();
+                    return false;
+                }
+                push_merged(&mut ctx.changes, i..i + len, new, self.rule(rule));
+            }
+            i += len;
+        }
+        true
+    }
+
+    /// Slow path: work segment by segment (a segment ends before a
+    /// character that never combines with what precedes it and has no fix
+    /// of its own), fixing characters and composing, one change per
+    /// changed segment.
+    fn fix_and_compose(&self, ctx: &mut StageCtx<'_>) {
+        let text = ctx.text;
+        let mut start = 0;
+        let mut iter = text.char_indices().peekable();
+        while let Some((i, c)) = iter.next() {
+            let end = i + c.len_utf8();
+            let boundary = match iter.peek() {
+                None => true,
+                Some(&(j, n)) => {
+                    let after = text[j + n.len_utf8()..].chars().next();
+                    is_stable_start(n) && self.fix(n, Some(c), after).is_none()
+                }
+            };
+            if boundary {
+                self.fix_segment(text, start..end, &mut ctx.changes);
+                start = end;
+            }
+        }
+    }
+
+    fn fix_segment(&self, text: &str, range: std::ops::Range<usize>, changes: &mut Vec<Change>) {
+        let segment = &text[range.clone()];
+        let mut fixed = String::with_capacity(segment.len());
+        let mut first_rule = None;
+        for (j, c) in segment.char_indices() {
+            let at = range.start + j;
+            let prev = text[..at].chars().next_back();
+            let next = text[at + c.len_utf8()..].chars().next();
+            match self.fix(c, prev, next) {
+                Some(Fix::Drop(rule)) => {
+                    first_rule.get_or_insert(rule);
+                }
+                Some(Fix::To(rule, new)) => {
+                    first_rule.get_or_insert(rule);
+                    fixed.push_str(new);
+                }
+                None => fixed.push(c),
+            }
+        }
+        let composed: String = if self.config.nfc {
+            fixed.nfc().collect()
+        } else {
+            fixed
+        };
+        if composed != segment {
+            let rule = match first_rule {
+                Some(rule) => self.rule(rule),
+                None => &self.rules[NFC],
+            };
+            push_merged(changes, range, &composed, rule);
+        }
+    }
+}
+
+/// A character with combining class 0 that is NFC-stable: nothing before
+/// it can compose with it.
+fn is_stable_start(c: char) -> bool {
+    c.is_ascii()
+        || (unicode_normalization::char::canonical_combining_class(c) == 0
+            && is_nfc_quick(std::iter::once(c)) == IsNormalized::Yes)
+}
+
+/// Pushes a change, merging it with the previous one when they touch and
+/// come from the same rule (a run of zero-width spaces is one edit).
+fn push_merged(
+    changes: &mut Vec<Change>,
+    range: std::ops::Range<usize>,
+    new: &str,
+    rule: &Arc<str>,
+) {
+    if let Some(last) = changes.last_mut()
+        && last.range.end == range.start
+        && Arc::ptr_eq(&last.rule, rule)
+        && !last.rule.ends_with("nfc")
+    {
+        last.range.end = range.end;
+        last.new.push_str(new);
+        return;
+    }
+    changes.push(Change::replace(range, new, rule));
+}
+
+impl Stage for Unicode {
+    fn name(&self) -> &'static str {
+        "unicode"
+    }
+
+    fn rules(&self) -> Vec<RuleInfo> {
+        RuleInfo::from_docs("unicode", RULE_DOCS)
+    }
+
+    fn process(&self, ctx: &mut StageCtx<'_>) {
+        let is_nfc = !self.config.nfc || is_nfc_quick(ctx.text.chars()) == IsNormalized::Yes;
+        if !(is_nfc && self.fix_characters(ctx)) {
+            self.fix_and_compose(ctx);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edits::{ChangeError, WorkDoc, restore};
+
+    fn clean(input: &str) -> (String, Vec<String>) {
+        let stage = Unicode::new(UnicodeConfig::default());
+        let mut doc = WorkDoc::new(input.to_string());
+        doc.run_stage::<ChangeError>("unicode", |ctx| {
+            stage.process(ctx);
+            Ok(())
+        })
+        .unwrap();
+        let done = doc.finish();
+        assert_eq!(restore(&done.text, &done.edits).unwrap(), input);
+        let rules = done.edits.iter().map(|e| e.rule.to_string()).collect();
+        (done.text, rules)
+    }
+
+    #[test]
+    fn table() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("déjà vu", "déjà vu", &[]),
+            ("e\u{301}te\u{301}", "été", &["unicode/nfc", "unicode/nfc"]),
+            ("ambas\u{AD}sades", "ambassades", &["unicode/soft-hyphen"]),
+            ("a\u{200B}\u{200B}b", "ab", &["unicode/zero-width"]),
+            ("\u{FEFF}Titre", "Titre", &["unicode/zero-width"]),
+            (
+                "a\u{2009}b\u{3000}c",
+                "a b c",
+                &["unicode/space", "unicode/space"],
+            ),
+            ("a\tb", "a b", &["unicode/space"]),
+            (
+                "x\u{7}y\u{FFFC}",
+                "xy",
+                &["unicode/control", "unicode/control"],
+            ),
+            (
+                "l\u{92}Irak\u{85} fin\u{81}",
+                "l’Irak… fin",
+                &[
+                    "unicode/c1-control",
+                    "unicode/c1-control",
+                    "unicode/c1-control",
+                ],
+            ),
+            (
+                "\u{200F}Irak\u{202C}",
+                "Irak",
+                &["unicode/bidi-control", "unicode/bidi-control"],
+            ),
+            ("a\u{2028}b", "a\nb", &["unicode/line-separator"]),
+            ("ef\u{FB01}cace", "efficace", &["unicode/ligature"]),
+            // No-break spaces belong to typography; CR to decode.
+            (
+                "l’Irak\u{A0}: 20:18 \u{202F}»\r\n",
+                "l’Irak\u{A0}: 20:18 \u{202F}»\r\n",
+                &[],
+            ),
+            // A joiner inside a Persian word stays, next to Latin it goes.
+            ("می\u{200C}خواهم", "می\u{200C}خواهم", &[]),
+            ("Iran\u{200D} ", "Iran ", &["unicode/zero-width"]),
+            // Fixes and composition in the same segment.
+            ("e\u{AD}\u{301}", "é", &["unicode/soft-hyphen"]),
+        ];
+        for (input, want, rules) in cases {
+            let (got, got_rules) = clean(input);
+            assert_eq!(&got, want, "input {input:?}");
+            assert_eq!(&got_rules, rules, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn switched_off_fixes_do_nothing() {
+        let stage = Unicode::new(UnicodeConfig {
+            soft_hyphens: false,
+            ..UnicodeConfig::default()
+        });
+        let mut doc = WorkDoc::new("ambas\u{AD}sades".into());
+        doc.run_stage::<ChangeError>("unicode", |ctx| {
+            stage.process(ctx);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(doc.text, "ambas\u{AD}sades");
+    }
+}

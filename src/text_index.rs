@@ -1,0 +1,96 @@
+//! Byte offset -> code point offset, line and column, in O(1) amortized
+//! space and a short scan per query.
+
+/// Bytes between two checkpoints of the code point count.
+const STRIDE: usize = 256;
+
+/// An index over one text answering "which code point, line and column is
+/// at this byte offset".
+pub struct TextIndex<'a> {
+    bytes: &'a [u8],
+    /// Code points before each multiple of `STRIDE`.
+    checkpoints: Vec<usize>,
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
+}
+
+impl<'a> TextIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let bytes = text.as_bytes();
+        let mut checkpoints = Vec::with_capacity(bytes.len() / STRIDE + 1);
+        let mut chars = 0;
+        for chunk in bytes.chunks(STRIDE) {
+            checkpoints.push(chars);
+            chars += count_chars(chunk);
+        }
+        checkpoints.push(chars);
+        let mut line_starts = vec![0];
+        line_starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+        TextIndex {
+            bytes,
+            checkpoints,
+            line_starts,
+        }
+    }
+
+    /// Code points before byte offset `byte` (which need not be a char
+    /// boundary: a partial char counts as one).
+    pub fn char_at(&self, byte: usize) -> usize {
+        let byte = byte.min(self.bytes.len());
+        let k = byte / STRIDE;
+        self.checkpoints[k] + count_chars(&self.bytes[k * STRIDE..byte])
+    }
+
+    /// 1-based line and 1-based column (in code points) of byte `byte`.
+    pub fn line_col(&self, byte: usize) -> (usize, usize) {
+        let line = self.line_starts.partition_point(|&s| s <= byte);
+        let start = self.line_starts[line - 1];
+        (line, self.char_at(byte) - self.char_at(start) + 1)
+    }
+
+    /// Number of lines (a final line without `\n` counts; an empty text has
+    /// none).
+    pub fn lines(&self) -> usize {
+        if self.bytes.is_empty() {
+            0
+        } else if self.bytes.ends_with(b"\n") {
+            self.line_starts.len() - 1
+        } else {
+            self.line_starts.len()
+        }
+    }
+}
+
+/// Code points in a UTF-8 byte slice: every byte that is not a continuation
+/// byte starts one.
+pub fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_code_points_and_lines() {
+        let text = "é\nab\n€x";
+        let idx = TextIndex::new(text);
+        assert_eq!(idx.char_at(0), 0);
+        assert_eq!(idx.char_at(2), 1); // after é
+        assert_eq!(idx.line_col(3), (2, 1)); // 'a'
+        assert_eq!(idx.line_col(4), (2, 2)); // 'b'
+        assert_eq!(idx.line_col(9), (3, 2)); // 'x' after €
+        assert_eq!(idx.char_at(text.len()), 7);
+        assert_eq!(idx.lines(), 3);
+    }
+
+    #[test]
+    fn long_text_uses_checkpoints() {
+        let text = "aé".repeat(1000);
+        let idx = TextIndex::new(&text);
+        for (chars, (byte, _)) in text.char_indices().enumerate() {
+            assert_eq!(idx.char_at(byte), chars);
+        }
+        assert_eq!(idx.char_at(text.len()), 2000);
+    }
+}

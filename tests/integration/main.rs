@@ -1,0 +1,40 @@
+//! Integration tests, in one binary to keep link times short.
+
+mod articles;
+mod bad_inputs;
+mod cli;
+mod cmd;
+mod config_errors;
+mod golden;
+mod jsonl;
+mod properties;
+mod schemas;
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use lavoir::Pipeline;
+
+/// The repository root (where pipeline.yaml, seeds/ and tests/golden are).
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The repository's default pipeline, built once.
+pub static PIPELINE: LazyLock<Pipeline> = LazyLock::new(|| {
+    Pipeline::load(Some(&repo().join("pipeline.yaml")))
+        .expect("pipeline.yaml is valid")
+        .1
+});
+
+/// The seed files, sorted.
+pub fn seeds() -> Vec<PathBuf> {
+    let mut seeds: Vec<PathBuf> = std::fs::read_dir(repo().join("seeds"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    seeds.sort();
+    assert_eq!(seeds.len(), 5, "the five sample articles");
+    seeds
+}

@@ -1,0 +1,180 @@
+//! Properties that hold for any input: restore is exact, nothing panics,
+//! every span lies inside its text.
+
+use lavoir::CleanDocument;
+use proptest::prelude::*;
+
+use crate::PIPELINE;
+
+/// Pieces of scraped-news text, junk included, that the generator strings
+/// together, plus characters every stage has an opinion about.
+const PIECES: &[&str] = &[
+    "Customize this title in french",
+    "Le chef de la force Quds",
+    "Suleimani",
+    "BAGHDAD",
+    "Al\u{A0}Maliki",
+    "Etats-Unis",
+    "l'Irak« ,",
+    "« il",
+    "\u{A0}»",
+    "Source link -57",
+    "Laisser un commentaire",
+    "Publié par",
+    "724",
+    "jpost.com",
+    "(crédit photo : REUTERS/X)",
+    "ambas-sades",
+    "e\u{301}",
+    "\u{AD}",
+    "\u{200B}",
+    "\u{FEFF}",
+    "\u{202F}",
+    "\t",
+    "\r\n",
+    "\r",
+    "\n",
+    "\n\n",
+    " ",
+    ".",
+    "\u{7}",
+    "\u{2028}",
+    "ﬁ",
+    "Ã©",
+];
+
+fn news_like() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            3 => prop::sample::select(PIECES).prop_map(str::to_string),
+            1 => any::<String>(),
+            2 => "[a-zA-Zéèàç’' ,.:;!?«»()-]{0,20}",
+        ],
+        0..40,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+fn check_spans(doc: &CleanDocument, input_chars: usize) {
+    let text_chars = doc.text.chars().count();
+    for e in &doc.edits {
+        assert!(e.start <= e.end && e.end <= input_chars, "{e:?}");
+    }
+    for b in &doc.blocks {
+        assert!(b.start <= b.end && b.end <= text_chars);
+    }
+    for ent in &doc.entities {
+        assert!(ent.start < ent.end && ent.end <= text_chars);
+        let span: String = doc
+            .text
+            .chars()
+            .skip(ent.start)
+            .take(ent.end - ent.start)
+            .collect();
+        assert_eq!(span, ent.canonical);
+    }
+}
+
+/// 400 cases per property, or `PROPTEST_CASES` for a longer search.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn restore_is_exact_on_news_like_text(input in news_like()) {
+        let doc = PIPELINE.clean(&input).unwrap();
+        prop_assert_eq!(doc.restore().unwrap(), input.clone());
+        check_spans(&doc, input.chars().count());
+    }
+
+    #[test]
+    fn cleaning_twice_equals_cleaning_once(input in news_like()) {
+        let once = PIPELINE.clean(&input).unwrap();
+        let twice = PIPELINE.clean(&once.text).unwrap();
+        prop_assert_eq!(&twice.text, &once.text, "edits: {:?}", twice.edits);
+    }
+
+    #[test]
+    fn output_is_nfc_with_clean_layout(input in news_like()) {
+        use unicode_normalization::UnicodeNormalization;
+        let doc = PIPELINE.clean(&input).unwrap();
+        let nfc: String = doc.text.nfc().collect();
+        prop_assert_eq!(&nfc, &doc.text);
+        if !doc.text.is_empty() {
+            prop_assert!(doc.text.ends_with('\n') && !doc.text.ends_with("\n\n"));
+            prop_assert!(!doc.text.contains("\n\n\n"));
+            for line in doc.text.lines() {
+                prop_assert_eq!(line.trim(), line);
+            }
+        }
+    }
+
+    #[test]
+    fn restore_is_exact_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        if let Ok(decoded) = PIPELINE.decode(&bytes) {
+            let doc = PIPELINE.clean_bytes("bytes", &bytes).unwrap();
+            prop_assert_eq!(doc.restore().unwrap(), decoded.text.clone());
+            check_spans(&doc, decoded.text.chars().count());
+        }
+    }
+}
+
+/// Inputs on which the properties once failed (found by the generators
+/// above or by the fuzzer, minimized), kept as plain cases.
+#[test]
+fn past_failures_stay_fixed() {
+    let cases = [
+        "a»A",
+        "«»",
+        "à:»",
+        "a:»",
+        "\u{A0}»Al\u{A0}Maliki« il",
+        "A\u{302}´",
+        "Customize this title in frenchSource link -57",
+        "Customize this title in frenchCustomize this title in french",
+        "Ã'à",
+        "a,a,,«,?A(crédit photo : REUTERS/X)\u{AD}",
+        "a A!»? (crédit photo : REUTERS/X)",
+        "Le chef de la force Quds(crédit photo : REUTERS/X)\u{202F}.",
+        "Û¡\u{302A}",
+        "A ,A",
+        "Suleimani\u{202F}.jpost.com\u{AD}",
+        "Â\u{202F}Customize this title in french",
+        "Ã©\u{323}",
+        "ĘÃ©Al\u{A0}Maliki'.a",
+        "Al\u{a0}Maliki.ﬁ\u{ad}",
+    ];
+    for input in cases {
+        let once = PIPELINE.clean(input).unwrap();
+        assert_eq!(once.restore().unwrap(), input);
+        let twice = PIPELINE.clean(&once.text).unwrap();
+        assert_eq!(twice.text, once.text, "{input:?}: {:?}", twice.edits);
+    }
+}
+
+/// Byte inputs the fuzzer (fuzz/, target `pipeline`) found, minimized.
+#[test]
+fn past_fuzz_failures_stay_fixed() {
+    let cases: [&[u8]; 6] = [
+        // "Ã" + a space that was a no-break space, at a line start or
+        // after a word the same pass repairs.
+        b" \xc3 ar",
+        b" \xc3\x83 ar",
+        b" \xc3\x83  Par",
+        b"l\xc3\xa2t\xc3\x83\xc2\xa9 \xc3\x83  Parisis\n",
+        b"l\xc3\xa2\xe2\x82\xac\xe2\x84\xa2\xc3\x83\xc2\xa9t\xc3\x83\xc2\xa9 \xc3\x83  Paris, \xc3\x82aris\n",
+        b"l\xc3\xa2\xe2\x82\xac\xe2\x84\xa2\xc3\x83\xc2\xa9t\xc3\x83\xc2\xa9 \xc3\x83  Paris, \xc3\x82\xc2\xa7\xc3\x98\xc2\xaf\nvoyage \xc3\x83 Paris\n",
+    ];
+    for input in cases {
+        let (decoded, once) = PIPELINE.clean_bytes_keeping_input("fuzz", input).unwrap();
+        assert_eq!(once.restore().unwrap(), decoded);
+        let twice = PIPELINE.clean(&once.text).unwrap();
+        assert_eq!(twice.text, once.text, "{input:?}: {:?}", twice.edits);
+    }
+}

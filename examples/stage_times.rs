@@ -1,5 +1,6 @@
 //! Throughput of the default pipeline on the seeds, in memory, best of
-//! five rounds: `cargo run --release --example stage_times [REPEAT]`.
+//! five rounds: `cargo run --release --example stage_times [REPEAT] [DIR]`
+//! (DIR defaults to `seeds`; `tests/golden` times text that is already clean).
 
 use std::time::Instant;
 
@@ -11,8 +12,14 @@ fn main() {
     let (_, pipeline) =
         lavoir::Pipeline::load(Some(std::path::Path::new("pipeline.yaml"))).unwrap();
     let mut docs = Vec::new();
-    for entry in std::fs::read_dir("seeds").unwrap() {
-        docs.push(std::fs::read(entry.unwrap().path()).unwrap());
+    let dir = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "seeds".to_string());
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "txt") {
+            docs.push(std::fs::read(path).unwrap());
+        }
     }
     let bytes: usize = docs.iter().map(Vec::len).sum::<usize>() * repeat;
     let mut best = f64::MAX;

@@ -425,6 +425,11 @@ impl WorkDoc {
         &self.input
     }
 
+    /// How many edits the log holds so far.
+    pub fn edit_count(&self) -> usize {
+        self.log.len()
+    }
+
     /// Runs one stage: `f` fills a [`StageCtx`], then its changes are
     /// applied and logged, and the annotations follow the text.
     pub fn run_stage<E>(
@@ -546,10 +551,15 @@ impl WorkDoc {
             if let Some(kind) = &e.category
                 && matches!(e.kind, EditKind::Remove | EditKind::Move)
             {
+                // As the input had it (a late stage such as dedup removes
+                // text that typography already touched), and on the line
+                // where it starts, not where its leading line end is.
+                let was = &self.input[e.input.clone()];
+                let lead = was.len() - was.trim_start().len();
                 self.meta.removed.push(Removed {
-                    line,
+                    line: index.line_col(e.input.start + lead).0,
                     kind: kind.clone(),
-                    text: e.original.trim().to_string(),
+                    text: was.trim().to_string(),
                     rule: e.rule.clone(),
                 });
             }

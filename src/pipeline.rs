@@ -233,10 +233,16 @@ impl Pipeline {
         }
         let mut doc = WorkDoc::new(text);
         for stage in &self.stages {
-            doc.run_stage::<Error>(stage.name(), |ctx| {
-                stage.process(ctx);
-                Ok(())
-            })?;
+            for _ in 0..stage.passes() {
+                let before = doc.edit_count();
+                doc.run_stage::<Error>(stage.name(), |ctx| {
+                    stage.process(ctx);
+                    Ok(())
+                })?;
+                if doc.edit_count() == before {
+                    break;
+                }
+            }
         }
         let done = doc.finish();
         info.chars = done.input_chars;

@@ -196,6 +196,24 @@ fn jaccard(a: &HashSet<u64>, b: &HashSet<u64>) -> f64 {
     }
 }
 
+/// What removing the paragraph `line` (ending at `next`, after its line
+/// end) takes away: the line, its line end and one blank line beside it,
+/// so that the layout `structure` made (one blank line between blocks, a
+/// final newline) stays as it was when dedup runs after it.
+fn removal(text: &str, line: &Range<usize>, next: usize) -> Range<usize> {
+    let bytes = text.as_bytes();
+    let blank_before = line.start >= 2 && &bytes[line.start - 2..line.start] == b"\n\n";
+    if bytes.get(next) == Some(&b'\n') {
+        // "A\n\nDUP\n\nB": the blank line after goes too.
+        line.start..next + 1
+    } else if blank_before && (next == text.len() || next == line.end) {
+        // "A\n\nDUP\n" or "A\n\nDUP" at the end: the blank line before.
+        line.start - 1..next
+    } else {
+        line.start..next
+    }
+}
+
 impl Stage for Dedup {
     fn name(&self) -> &'static str {
         "dedup"
@@ -233,8 +251,9 @@ impl Stage for Dedup {
                     .iter()
                     .any(|r: &Range<usize>| key(&text[r.clone()]) == key_here())
             {
-                ctx.changes
-                    .push(Change::remove(line.start..next, &self.rule).category(&self.category));
+                ctx.changes.push(
+                    Change::remove(removal(text, &line, next), &self.rule).category(&self.category),
+                );
                 continue;
             }
             candidates.push(line.clone());
@@ -263,7 +282,8 @@ impl Stage for Dedup {
                 .any(|&c| jaccard(&kept[c], &sh) >= self.config.similarity)
             {
                 ctx.changes.push(
-                    Change::remove(line.start..next, &self.near_rule).category(&self.category),
+                    Change::remove(removal(text, &line, next), &self.near_rule)
+                        .category(&self.category),
                 );
                 continue;
             }
@@ -307,6 +327,23 @@ mod tests {
             out,
             format!("{a}\n\nAutre paragraphe assez long pour compter dans la comparaison.\nFin.")
         );
+    }
+
+    #[test]
+    fn the_layout_of_blocks_is_kept() {
+        let a = "Le chef de la force Al-Qods a été tué à Bagdad vendredi matin.";
+        let b = "Lechef de la force Al-Qods a été tué à Bagdad vendredi matin !";
+        let cfg = DedupConfig::default;
+        assert_eq!(
+            run(cfg(), &format!("T\n\n{a}\n\n{b}\n\nFin.\n")),
+            format!("T\n\n{a}\n\nFin.\n")
+        );
+        assert_eq!(
+            run(cfg(), &format!("T\n\n{a}\n\n{b}\n")),
+            format!("T\n\n{a}\n")
+        );
+        assert_eq!(run(cfg(), &format!("{a}\n\n{b}")), format!("{a}\n"));
+        assert_eq!(run(cfg(), &format!("{a}\n{b}\nFin.")), format!("{a}\nFin."));
     }
 
     #[test]

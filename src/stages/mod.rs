@@ -30,6 +30,14 @@ pub trait Stage: Send + Sync {
     /// The rules this stage can apply, documented: what `lavoir explain`
     /// prints and docs/rules.md lists.
     fn rules(&self) -> Vec<RuleInfo>;
+
+    /// How many times at most the pipeline runs this stage in a row while
+    /// it still changes the text. 1 for most stages; more for a stage
+    /// whose repairs can uncover another one (text garbled twice), so that
+    /// cleaning the clean text again finds nothing left to do.
+    fn passes(&self) -> usize {
+        1
+    }
 }
 
 /// One option of a stage, as `lavoir stages` lists it.
@@ -143,7 +151,6 @@ pub const STAGES: &[(&str, &str)] = &[
         "metadata",
         "rule packs that move datelines, agencies, bylines, sources and credits to the metadata",
     ),
-    ("dedup", "removes paragraphs repeated later in the document"),
     (
         "structure",
         "blocks (title, dek, headings, paragraphs) and the layout of the clean text",
@@ -160,6 +167,7 @@ pub const STAGES: &[(&str, &str)] = &[
         "spelling",
         "a gazetteer that respells names the way the French press writes them",
     ),
+    ("dedup", "removes paragraphs repeated later in the document"),
 ];
 
 impl StageConfig {

@@ -334,6 +334,12 @@ impl Stage for Mojibake {
         RuleInfo::from_docs("mojibake", RULE_DOCS)
     }
 
+    /// Text garbled twice comes back one layer at a time when a repair
+    /// leaves a lone "Ã" or "Â" before a space ("Ãƒ " → "Ã " → "à").
+    fn passes(&self) -> usize {
+        3
+    }
+
     fn process(&self, ctx: &mut StageCtx<'_>) {
         let text = ctx.text;
         let bytes = text.as_bytes();

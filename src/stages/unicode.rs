@@ -192,6 +192,21 @@ impl Unicode {
         }
     }
 
+    /// What to do with the character `c` at byte `i` of `text`. A
+    /// joiner is judged by its visible neighbours: the invisible characters
+    /// beside it may go in this very pass, and the decision must be the
+    /// same when the clean text is cleaned again.
+    fn fix_at(&self, text: &str, i: usize, c: char) -> Option<Fix> {
+        let (before, after) = (&text[..i], &text[i + c.len_utf8()..]);
+        if matches!(c, '\u{200C}' | '\u{200D}') {
+            let prev = before.chars().rev().find(|&p| !vanishes(p));
+            let next = after.chars().find(|&n| !vanishes(n));
+            self.fix(c, prev, next)
+        } else {
+            self.fix(c, before.chars().next_back(), after.chars().next())
+        }
+    }
+
     /// What to do with `c`, given its neighbours (for joiners).
     fn fix(&self, c: char, prev: Option<char>, next: Option<char>) -> Option<Fix> {
         let cfg = &self.config;
@@ -274,9 +289,8 @@ impl Unicode {
             }
             let c = text[i..].chars().next().expect("char boundary");
             let len = c.len_utf8();
-            let prev = text[..i].chars().next_back();
-            let next = text[i + len..].chars().next();
-            if let Some(fix) = self.fix(c, prev, next) {
+            if let Some(fix) = self.fix_at(text, i, c) {
+                let next = text[i + len..].chars().next();
                 let (rule, new) = match fix {
                     Fix::Drop(rule) => (rule, ""),
                     Fix::To(rule, new) => (rule, new),
@@ -304,10 +318,7 @@ impl Unicode {
             let end = i + c.len_utf8();
             let boundary = match iter.peek() {
                 None => true,
-                Some(&(j, n)) => {
-                    let after = text[j + n.len_utf8()..].chars().next();
-                    is_stable_start(n) && self.fix(n, Some(c), after).is_none()
-                }
+                Some(&(j, n)) => is_stable_start(n) && self.fix_at(text, j, n).is_none(),
             };
             if boundary {
                 self.fix_segment(text, start..end, &mut ctx.changes);
@@ -321,10 +332,7 @@ impl Unicode {
         let mut fixed = String::with_capacity(segment.len());
         let mut first_rule = None;
         for (j, c) in segment.char_indices() {
-            let at = range.start + j;
-            let prev = text[..at].chars().next_back();
-            let next = text[at + c.len_utf8()..].chars().next();
-            match self.fix(c, prev, next) {
+            match self.fix_at(text, range.start + j, c) {
                 Some(Fix::Drop(rule)) => {
                     first_rule.get_or_insert(rule);
                 }
@@ -348,6 +356,22 @@ impl Unicode {
             push_merged(changes, range, &composed, rule);
         }
     }
+}
+
+/// Invisible characters this stage may remove, skipped when a joiner
+/// looks for its neighbours.
+fn vanishes(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+            | '\u{180E}'
+            | '\u{00AD}'
+            | '\u{061C}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// A character with combining class 0 that is NFC-stable: nothing before
@@ -457,6 +481,8 @@ mod tests {
             ),
             // A joiner inside a Persian word stays, next to Latin it goes.
             ("می\u{200C}خواهم", "می\u{200C}خواهم", &[]),
+            // Judged by the visible neighbours: both go.
+            ("ےے\u{200C}\u{200C}i", "ےےi", &["unicode/zero-width"]),
             ("Iran\u{200D} ", "Iran ", &["unicode/zero-width"]),
             // Fixes and composition in the same segment.
             ("e\u{AD}\u{301}", "é", &["unicode/soft-hyphen"]),

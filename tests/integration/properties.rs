@@ -161,7 +161,7 @@ fn past_failures_stay_fixed() {
 /// Byte inputs the fuzzer (fuzz/, target `pipeline`) found, minimized.
 #[test]
 fn past_fuzz_failures_stay_fixed() {
-    let cases: [&[u8]; 6] = [
+    let cases: &[&[u8]] = &[
         // "Ã" + a space that was a no-break space, at a line start or
         // after a word the same pass repairs.
         b" \xc3 ar",
@@ -170,6 +170,21 @@ fn past_fuzz_failures_stay_fixed() {
         b"l\xc3\xa2t\xc3\x83\xc2\xa9 \xc3\x83  Parisis\n",
         b"l\xc3\xa2\xe2\x82\xac\xe2\x84\xa2\xc3\x83\xc2\xa9t\xc3\x83\xc2\xa9 \xc3\x83  Paris, \xc3\x82aris\n",
         b"l\xc3\xa2\xe2\x82\xac\xe2\x84\xa2\xc3\x83\xc2\xa9t\xc3\x83\xc2\xa9 \xc3\x83  Paris, \xc3\x82\xc2\xa7\xc3\x98\xc2\xaf\nvoyage \xc3\x83 Paris\n",
+        // Garbled twice (read as Windows-1252 because of the 0xFF bytes):
+        // the first repair leaves "Ã " or "Â ", repaired by the next pass.
+        b"\xc3\x83 \xff\xffo",
+        b"\xc3\x83 P\xff\xff",
+        b"\xc3\x82 \xac\xac",
+        // A space after "(" that typography removes: the credit or source
+        // in parentheses is recognized either way.
+        b".( Avec P)",
+        b".( A)",
+        b"( F)",
+        // Two joiners in a row are judged by their visible neighbours.
+        b"\xff\xff\x9d\x9di",
+        // A respelled name ("Quds" -> "Al-Qods") brings a repeated
+        // paragraph over `min_chars`: dedup runs last, on the final text.
+        b"i\xff\xff\nLe chef de la force Quds a \xc3\xa9t\xc3\xa9 tu\xc3\xa9 \xc3\xa0 Bagdad i matin.\ni\nLechef de la force Quds a \xc3\xa9t\xc3\xa9 tu\xc3\xa9 \xc3\xa0 Bagdad imatin.\nLe ati",
     ];
     for input in cases {
         let (decoded, once) = PIPELINE.clean_bytes_keeping_input("fuzz", input).unwrap();

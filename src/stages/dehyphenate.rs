@@ -94,54 +94,55 @@ fn default_prefixes() -> Vec<String> {
 /// A sorted word list, kept as one string and the offsets of its lines.
 pub struct WordList {
     text: String,
-    starts: Vec<u32>,
+    /// Byte range of each word in `text`, in sorted order.
+    words: Vec<(u32, u32)>,
 }
 
 impl WordList {
     /// Reads a list of words, one per line (sorting it if needed).
     pub fn new(text: String) -> Self {
-        let mut starts = Vec::with_capacity(text.len() / 10);
+        let mut words = Vec::with_capacity(text.len() / 10);
         let mut start = 0usize;
         for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len())) {
-            if end > start && !text[start..end].trim().is_empty() {
-                starts.push(start as u32);
+            let line = text[start..end].trim_end();
+            if !line.trim_start().is_empty() {
+                words.push((start as u32, (start + line.len()) as u32));
             }
             start = end + 1;
         }
-        let mut list = WordList { text, starts };
+        let mut list = WordList { text, words };
         let sorted = list
-            .starts
+            .words
             .windows(2)
             .all(|w| list.word(w[0]) <= list.word(w[1]));
         if !sorted {
-            let mut starts = std::mem::take(&mut list.starts);
-            starts.sort_by(|a, b| list.word(*a).cmp(list.word(*b)));
-            list.starts = starts;
+            let mut words = std::mem::take(&mut list.words);
+            words.sort_by(|a, b| list.word(*a).cmp(list.word(*b)));
+            list.words = words;
         }
         list
     }
 
-    fn word(&self, start: u32) -> &str {
-        let rest = &self.text[start as usize..];
-        rest[..rest.find('\n').unwrap_or(rest.len())].trim_end_matches('\r')
+    fn word(&self, (start, end): (u32, u32)) -> &str {
+        &self.text[start as usize..end as usize]
     }
 
     /// Is `word` (lower case) in the list? `oe` also matches `œ`.
     pub fn contains(&self, word: &str) -> bool {
         let found = |w: &str| {
-            self.starts
-                .binary_search_by(|&s| self.word(s).cmp(w))
+            self.words
+                .binary_search_by(|&r| self.word(r).cmp(w))
                 .is_ok()
         };
         found(word) || (word.contains("oe") && found(&word.replace("oe", "œ")))
     }
 
     pub fn len(&self) -> usize {
-        self.starts.len()
+        self.words.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
+        self.words.is_empty()
     }
 }
 

@@ -400,7 +400,13 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
             .dfa_size_limit(REGEX_SIZE_LIMIT)
             .build()
     };
-    build(&pattern)
+    // The pattern on its own must be valid (so that it cannot close the
+    // anchoring group below). Parsing is enough for that: the anchored
+    // regex is the one compiled, with the size limits.
+    regex_syntax::ParserBuilder::new()
+        .case_insensitive(!spec.case_sensitive)
+        .build()
+        .parse(&pattern)
         .map_err(|e| err(pos, format!("invalid regex: {}", one_line(&e.to_string()))))?;
     // Flags and anchors go inside the pattern, so that the RegexSet of the
     // scope sees them too.

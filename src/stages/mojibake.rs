@@ -135,7 +135,10 @@ fn plausible(decoded: char, garbled: &[char], prev: Option<char>, next: Option<c
     let caps_ok = !(decoded.is_lowercase()
         && prev.is_some_and(char::is_uppercase)
         && next.is_some_and(char::is_uppercase));
-    if !(stable && nbsp_ok && caps_ok) {
+    // Not an invisible character the unicode stage removes (U+061C, the
+    // Arabic letter mark, sits among the Arabic letters).
+    let visible = !crate::stages::unicode::vanishes(decoded);
+    if !(stable && nbsp_ok && caps_ok && visible) {
         return Plausible::No;
     }
     // Not what the unicode stage removes (soft hyphen, invisible and bidi
@@ -370,13 +373,16 @@ impl Stage for Mojibake {
             // Fast path: most runs are one accented letter of correct text.
             // Only a lead byte followed by a continuation byte, a C1
             // control, or a lone "Ã"/"Â" can change.
-            if !could_change(run) {
+            // A trailing "Â" or "Ã" before a space may be a no-break space or "à".
+            let before_space = text[end..].starts_with(' ');
+            let may_change = could_change(run) || (before_space && run.ends_with(['Â', 'Ã']));
+            if !may_change {
                 i = end;
                 continue;
             }
             // "Â" + a plain space: a no-break space (C2 A0) whose second
             // byte was turned into a space along the way.
-            let (candidate, stop) = if run.ends_with('Â') && text[end..].starts_with(' ') {
+            let (candidate, stop) = if run.ends_with('Â') && before_space {
                 (format!("{run}\u{A0}"), end + 1)
             } else {
                 (run.to_string(), end)
@@ -409,7 +415,12 @@ impl Stage for Mojibake {
             // At the start of a line (spaces before it do not count: the
             // structure stage trims them), after an apostrophe, or after a
             // space that follows a lower-case word or a punctuation mark.
-            let before_spaces = text[..start].trim_end_matches(' ');
+            // A no-break space before the "Ã" belongs to the run (it has a
+            // Windows-1252 byte) but is white space before a word here.
+            let lone = run.trim_start_matches('\u{A0}');
+            let start = end - lone.len();
+            let before_spaces =
+                text[..start].trim_end_matches(|c: char| c.is_whitespace() && c != '\n');
             let spaced = before_spaces.len() < start;
             let prev = match repaired {
                 Some((at, c)) if at == before_spaces.len() => Some(c),
@@ -420,7 +431,7 @@ impl Stage for Mojibake {
                 Some('\'' | '’') => !spaced,
                 Some(c) => spaced && (c.is_lowercase() || ",;:".contains(c)),
             };
-            if run == "Ã" && after_word && text[end..].starts_with(' ') {
+            if lone == "Ã" && after_word && before_space {
                 // Portuguese "às" lost its no-break space the same way.
                 let s_word = text[end + 1..].starts_with('s')
                     && text[end + 2..]

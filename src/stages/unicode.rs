@@ -30,7 +30,7 @@ pub struct UnicodeConfig {
     /// Remove bidirectional formatting characters (LRM, RLM, embeddings).
     pub bidi_controls: bool,
     /// Turn space variants (en, em, thin, hair, figure, ideographic, tab…)
-    /// into a plain space.
+    /// into a plain space, and a run of them into one.
     pub spaces: bool,
     /// Turn line and paragraph separators, NEL, VT and FF into `\n`.
     pub line_separators: bool,
@@ -115,7 +115,7 @@ pub const OPTIONS: &[OptionDoc] = &[
     OptionDoc {
         name: "spaces",
         default: "true",
-        doc: "tabs and space variants become a plain space",
+        doc: "tabs and space variants become a plain space, a run of them one space",
     },
     OptionDoc {
         name: "line_separators",
@@ -153,8 +153,11 @@ pub const RULE_DOCS: &[RuleDoc] = &[
     },
     RuleDoc {
         id: "unicode/space",
-        summary: "Turns tabs and space variants (en, em, thin, hair, figure, ideographic) into a plain space; no-break spaces are left to typography.",
-        example: ("haut\u{2009}commandant\tiranien", "haut commandant iranien"),
+        summary: "Turns tabs and space variants (en, em, thin, hair, figure, ideographic) into a plain space, and a run of them into one; no-break spaces are left to typography.",
+        example: (
+            "haut\u{2009}commandant\t\tiranien",
+            "haut commandant iranien",
+        ),
     },
     RuleDoc {
         id: "unicode/line-separator",
@@ -229,8 +232,10 @@ impl Unicode {
             '\u{0B}' | '\u{0C}' | '\u{2028}' | '\u{2029}' if cfg.line_separators => {
                 Fix::To(Rule::LineSeparator, "\n")
             }
-            '\t' if cfg.spaces => Fix::To(Rule::Space, " "),
-            '\u{2000}'..='\u{200A}' | '\u{205F}' | '\u{3000}' | '\u{1680}' if cfg.spaces => {
+            // A run of spaces becomes one: rules that bound a line's length
+            // must see the lengths the clean text will have.
+            c if cfg.spaces && is_space(c) && prev.is_some_and(is_space) => Fix::Drop(Rule::Space),
+            '\t' | '\u{2000}'..='\u{200A}' | '\u{205F}' | '\u{3000}' | '\u{1680}' if cfg.spaces => {
                 Fix::To(Rule::Space, " ")
             }
             // A C1 control after a character Windows-1252 has a high byte
@@ -283,7 +288,8 @@ impl Unicode {
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
-            if (0x20..0x7F).contains(&b) || b == b'\n' || b == b'\r' {
+            let second_space = b == b' ' && i > 0 && matches!(bytes[i - 1], b' ' | b'\t' | 0x80..);
+            if ((0x20..0x7F).contains(&b) && !second_space) || b == b'\n' || b == b'\r' {
                 i += 1;
                 continue;
             }
@@ -358,9 +364,17 @@ impl Unicode {
     }
 }
 
+/// A plain space or a character `spaces` turns into one.
+fn is_space(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t' | '\u{2000}'..='\u{200A}' | '\u{205F}' | '\u{3000}' | '\u{1680}'
+    )
+}
+
 /// Invisible characters this stage may remove, skipped when a joiner
 /// looks for its neighbours.
-fn vanishes(c: char) -> bool {
+pub(crate) fn vanishes(c: char) -> bool {
     matches!(
         c,
         '\u{200B}'..='\u{200F}'
@@ -452,6 +466,8 @@ mod tests {
                 &["unicode/space", "unicode/space"],
             ),
             ("a\tb", "a b", &["unicode/space"]),
+            ("a  \t\u{2009}b", "a b", &["unicode/space"]),
+            ("a \u{A0} b", "a \u{A0} b", &[]),
             (
                 "x\u{7}y\u{FFFC}",
                 "xy",

@@ -182,6 +182,18 @@ fn past_fuzz_failures_stay_fixed() {
         b"( F)",
         // Two joiners in a row are judged by their visible neighbours.
         b"\xff\xff\x9d\x9di",
+        // "(Avec ?)" names nobody: not a credit, before or after
+        // typography puts a no-break space before the "?".
+        b"(Avec?)",
+        b".(Avec!)",
+        // "Ã " after a no-break space that structure trims; "Â " at the
+        // end of a run of Windows-1252 characters.
+        b"\xa0\xc3 \xff",
+        b"\xbb\xc2 \xac",
+        // A repair that would give U+061C, an invisible mark unicode removes.
+        "ØœØœ".as_bytes(),
+        // Runs of spaces collapse before the rules measure a line.
+        b"Source: Le Mon\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffoirakiar\xe9 \xab noM\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff (Avecova\n)\n",
         // A respelled name ("Quds" -> "Al-Qods") brings a repeated
         // paragraph over `min_chars`: dedup runs last, on the final text.
         b"i\xff\xff\nLe chef de la force Quds a \xc3\xa9t\xc3\xa9 tu\xc3\xa9 \xc3\xa0 Bagdad i matin.\ni\nLechef de la force Quds a \xc3\xa9t\xc3\xa9 tu\xc3\xa9 \xc3\xa0 Bagdad imatin.\nLe ati",

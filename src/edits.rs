@@ -123,6 +123,24 @@ pub struct StageCtx<'a> {
     pub new_blocks: Option<Vec<Spanned<BlockKind>>>,
     /// New entities, in byte ranges of `text`.
     pub new_entities: Vec<Spanned<EntityInfo>>,
+    /// When set, only the lines holding one of these byte offsets (sorted)
+    /// need a look: the pipeline runs a stage again where a later stage
+    /// changed the text (see [`crate::stages::Stage::focusable`]).
+    pub focus: Option<&'a [usize]>,
+}
+
+impl StageCtx<'_> {
+    /// Does the line `line` (byte range of `text`, without its line end)
+    /// need a look? Always, unless a focus is set.
+    pub fn in_focus(&self, line: &Range<usize>) -> bool {
+        match self.focus {
+            None => true,
+            Some(at) => {
+                let i = at.partition_point(|&p| p < line.start);
+                at.get(i).is_some_and(|&p| p <= line.end)
+            }
+        }
+    }
 }
 
 /// One edit as recorded while processing: byte offsets, converted to code
@@ -404,6 +422,8 @@ pub struct WorkDoc {
     pub entities: Vec<Spanned<EntityInfo>>,
     map: SourceMap,
     log: Vec<RawEdit>,
+    /// See [`WorkDoc::touched`].
+    touched: Vec<usize>,
 }
 
 impl WorkDoc {
@@ -417,6 +437,7 @@ impl WorkDoc {
             blocks: Vec::new(),
             entities: Vec::new(),
             log: Vec::new(),
+            touched: Vec::new(),
         }
     }
 
@@ -430,11 +451,31 @@ impl WorkDoc {
         self.log.len()
     }
 
+    /// Where the last stage run put its changes: sorted byte offsets in
+    /// the current text (empty when it changed nothing).
+    pub fn touched(&self) -> &[usize] {
+        &self.touched
+    }
+
     /// Runs one stage: `f` fills a [`StageCtx`], then its changes are
     /// applied and logged, and the annotations follow the text.
     pub fn run_stage<E>(
         &mut self,
         stage: &'static str,
+        f: impl FnOnce(&mut StageCtx<'_>) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        E: From<ChangeError>,
+    {
+        self.run_stage_on(stage, None, f)
+    }
+
+    /// [`WorkDoc::run_stage`], looking only at the lines that hold one of
+    /// the byte offsets `focus` (sorted) when it is set.
+    pub fn run_stage_on<E>(
+        &mut self,
+        stage: &'static str,
+        focus: Option<&[usize]>,
         f: impl FnOnce(&mut StageCtx<'_>) -> Result<(), E>,
     ) -> Result<(), E>
     where
@@ -447,6 +488,7 @@ impl WorkDoc {
             changes: Vec::new(),
             new_blocks: None,
             new_entities: Vec::new(),
+            focus,
         };
         f(&mut ctx)?;
         let StageCtx {
@@ -466,6 +508,7 @@ impl WorkDoc {
     fn apply(&mut self, stage: &'static str, changes: &mut Vec<Change>) -> Result<(), ChangeError> {
         let text = &self.text;
         changes.retain(|c| text.get(c.range.clone()) != Some(c.new.as_str()));
+        self.touched.clear();
         if changes.is_empty() {
             return Ok(());
         }
@@ -517,6 +560,7 @@ impl WorkDoc {
                 original: original.to_string(),
                 new: c.new.clone(),
             });
+            self.touched.push(out.len());
             out.push_str(&c.new);
             chars_in += orig_chars;
             delta_chars += new_chars as isize - orig_chars as isize;

@@ -232,17 +232,38 @@ impl Pipeline {
             ));
         }
         let mut doc = WorkDoc::new(text);
-        for stage in &self.stages {
+        let stages = &self.stages;
+        let mut i = 0;
+        while i < stages.len() {
+            let stage = &stages[i];
             for _ in 0..stage.passes() {
                 let before = doc.edit_count();
-                doc.run_stage::<Error>(stage.name(), |ctx| {
-                    stage.process(ctx);
-                    Ok(())
-                })?;
+                run(&mut doc, stage.as_ref(), None)?;
                 if doc.edit_count() == before {
                     break;
                 }
             }
+            // A stage after a focusable one may change a line so that the
+            // one before would now judge it otherwise: run them in turn
+            // again, each on the lines the previous run changed, until one
+            // changes nothing.
+            let mut end = i + 1;
+            while end < stages.len() && stage.focusable() && stages[end].focusable() {
+                run(&mut doc, stages[end].as_ref(), None)?;
+                end += 1;
+            }
+            if end - i > 1 {
+                let mut k = end - 1;
+                for _ in 0..2 * (end - i) {
+                    if doc.touched().is_empty() {
+                        break;
+                    }
+                    k = if k + 1 == end { i } else { k + 1 };
+                    let focus = doc.touched().to_vec();
+                    run(&mut doc, stages[k].as_ref(), Some(&focus))?;
+                }
+            }
+            i = end;
         }
         let done = doc.finish();
         info.chars = done.input_chars;
@@ -258,6 +279,15 @@ impl Pipeline {
             notices,
         })
     }
+}
+
+/// Runs `stage` on `doc`, on the lines holding the offsets `focus` only
+/// when it is set.
+fn run(doc: &mut WorkDoc, stage: &dyn Stage, focus: Option<&[usize]>) -> Result<(), Error> {
+    doc.run_stage_on::<Error>(stage.name(), focus, |ctx| {
+        stage.process(ctx);
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -300,6 +330,25 @@ mod tests {
         let before = ids.len();
         ids.dedup();
         assert_eq!(before, ids.len(), "a rule id is documented twice");
+    }
+
+    #[test]
+    fn boilerplate_sees_again_the_lines_metadata_changed() {
+        let pipeline = Pipeline::builtin();
+        // metadata takes the source off the end of the line, and what is
+        // left is a caption; it takes the agency line away, and "Monde"
+        // becomes one of the first two lines, where section labels are.
+        let input = "Titre de l’article\nAFP\nMonde\nLe texte commence ici.\n\
+                     Des manifestants à Bagdad, le 3 janvier 2020. © AFP. (Le Figaro)\n";
+        let doc = pipeline.clean(input).unwrap();
+        assert_eq!(doc.text, "Titre de l’article\n\nLe texte commence ici.\n");
+        assert_eq!(
+            doc.meta.captions,
+            ["Des manifestants à Bagdad, le 3 janvier 2020. © AFP."]
+        );
+        assert_eq!(doc.meta.source.as_deref(), Some("Le Figaro"));
+        assert_eq!(doc.restore().unwrap(), input);
+        assert!(pipeline.clean(&doc.text).unwrap().edits.is_empty());
     }
 
     #[test]

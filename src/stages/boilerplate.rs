@@ -39,6 +39,10 @@ impl Stage for Boilerplate {
         self.rules.process(ctx);
     }
 
+    fn focusable(&self) -> bool {
+        true
+    }
+
     fn rules(&self) -> Vec<RuleInfo> {
         self.rules.infos("boilerplate")
     }

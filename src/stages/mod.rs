@@ -38,6 +38,15 @@ pub trait Stage: Send + Sync {
     fn passes(&self) -> usize {
         1
     }
+
+    /// Can this stage look at chosen lines only (`ctx.focus`), judging
+    /// each line on its own (and by its position among the first lines)?
+    /// Consecutive such stages (boilerplate, metadata) are run again by
+    /// the pipeline on the lines the next one changed: a credit taken off
+    /// the end of a line can leave a caption that boilerplate removes.
+    fn focusable(&self) -> bool {
+        false
+    }
 }
 
 /// One option of a stage, as `lavoir stages` lists it.

@@ -159,6 +159,8 @@ pub struct RuleSet {
     pub max_line_chars: usize,
     /// Suffix rules only look at this many bytes at the end of a line.
     pub max_suffix_bytes: usize,
+    /// The largest `first_lines` of the rules (0 when none has one).
+    first_lines: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -276,6 +278,11 @@ impl RuleSet {
             line: ScopeSet::build(&rules, Scope::Line),
             prefix: ScopeSet::build(&rules, Scope::Prefix),
             suffix: ScopeSet::build(&rules, Scope::Suffix),
+            first_lines: rules
+                .iter()
+                .filter_map(|r| r.spec.first_lines)
+                .max()
+                .unwrap_or(0),
             rules,
             max_line_chars: 500,
             max_suffix_bytes: 300,
@@ -498,7 +505,10 @@ impl RuleSet {
             let lead = line.len() - line.trim_start().len();
             let trimmed = line.trim();
             if !trimmed.is_empty() {
-                self.process_line(ctx, start..end, next, lead, trimmed, index);
+                // Positional rules see the first lines again, whatever the focus.
+                if index < self.first_lines || ctx.in_focus(&(start..end)) {
+                    self.process_line(ctx, start..end, next, lead, trimmed, index);
+                }
                 index += 1;
             }
             start = if end == text.len() { text.len() } else { next };

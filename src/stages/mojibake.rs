@@ -167,6 +167,22 @@ fn plausible(decoded: char, garbled: &[char], prev: Option<char>, next: Option<c
     }
 }
 
+/// [`would_repair`], or would it read `first`, `second` and `third` as
+/// one garbled three-byte character ("â’ƒ" is the UTF-8 of "⒃")?
+pub(crate) fn would_repair_between(first: char, second: char, third: char) -> bool {
+    if would_repair(first, second) {
+        return true;
+    }
+    let (Some(a), Some(b), Some(c)) = (cp1252_byte(first), cp1252_byte(second), cp1252_byte(third))
+    else {
+        return false;
+    };
+    std::str::from_utf8(&[a, b, c])
+        .ok()
+        .and_then(|s| s.chars().next())
+        .is_some_and(|d| plausible(d, &[first, second, third], None, None) != Plausible::No)
+}
+
 /// Would this stage read `first` followed by `second` as one garbled
 /// character? Other stages check it so as not to write such pairs (an
 /// apostrophe after "Ã" would read as "Ò" on the next run).
@@ -416,8 +432,9 @@ impl Stage for Mojibake {
             // structure stage trims them), after an apostrophe, or after a
             // space that follows a lower-case word or a punctuation mark.
             // A no-break space before the "Ã" belongs to the run (it has a
-            // Windows-1252 byte) but is white space before a word here.
-            let lone = run.trim_start_matches('\u{A0}');
+            // Windows-1252 byte) but is white space before a word here, as
+            // typography will make it.
+            let lone = run.rsplit('\u{A0}').next().unwrap_or(run);
             let start = end - lone.len();
             let before_spaces =
                 text[..start].trim_end_matches(|c: char| c.is_whitespace() && c != '\n');

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::edits::{Change, StageCtx};
-use crate::stages::mojibake::would_repair;
+use crate::stages::mojibake::{would_repair, would_repair_between};
 use crate::stages::{OptionDoc, RuleDoc, RuleInfo, Stage};
 
 const NBSP: char = '\u{A0}';
@@ -295,7 +295,7 @@ impl Typography {
                 if eff[i] == '\''
                     && eff[i - 1].is_alphabetic()
                     && eff[i + 1].is_alphabetic()
-                    && !would_repair(eff[i - 1], '’')
+                    && !would_repair_between(eff[i - 1], '’', eff[i + 1])
                 {
                     eff[i] = '’';
                     changes.push(Change::replace(span(i), "’", &r.apostrophe));

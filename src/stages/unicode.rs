@@ -153,7 +153,7 @@ pub const RULE_DOCS: &[RuleDoc] = &[
     },
     RuleDoc {
         id: "unicode/space",
-        summary: "Turns tabs and space variants (en, em, thin, hair, figure, ideographic) into a plain space, and a run of them into one; no-break spaces are left to typography.",
+        summary: "Turns tabs and space variants (en, em, thin, hair, figure, ideographic) into a plain space, and a run of them (no-break spaces included) into its first; a lone no-break space is left to typography.",
         example: (
             "haut\u{2009}commandant\t\tiranien",
             "haut commandant iranien",
@@ -201,7 +201,12 @@ impl Unicode {
     /// same when the clean text is cleaned again.
     fn fix_at(&self, text: &str, i: usize, c: char) -> Option<Fix> {
         let (before, after) = (&text[..i], &text[i + c.len_utf8()..]);
-        if matches!(c, '\u{200C}' | '\u{200D}') {
+        if is_space(c) {
+            // A run of spaces is a run even with a control character (that
+            // goes in this pass) inside it.
+            let prev = before.chars().rev().find(|&p| !vanishes(p));
+            self.fix(c, prev, after.chars().next())
+        } else if matches!(c, '\u{200C}' | '\u{200D}') {
             let prev = before.chars().rev().find(|&p| !vanishes(p));
             let next = after.chars().find(|&n| !vanishes(n));
             self.fix(c, prev, next)
@@ -288,7 +293,9 @@ impl Unicode {
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
-            let second_space = b == b' ' && i > 0 && matches!(bytes[i - 1], b' ' | b'\t' | 0x80..);
+            let second_space = b == b' '
+                && i > 0
+                && matches!(bytes[i - 1], b' ' | b'\t' | 0x00..=0x1F | 0x7F | 0x80..);
             if ((0x20..0x7F).contains(&b) && !second_space) || b == b'\n' || b == b'\r' {
                 i += 1;
                 continue;
@@ -364,20 +371,27 @@ impl Unicode {
     }
 }
 
-/// A plain space or a character `spaces` turns into one.
+/// A plain space, a character `spaces` turns into one, or a no-break
+/// space: in a run of them, all but the first go (typography then makes
+/// the one left a plain or a no-break space).
 fn is_space(c: char) -> bool {
     matches!(
         c,
-        ' ' | '\t' | '\u{2000}'..='\u{200A}' | '\u{205F}' | '\u{3000}' | '\u{1680}'
+        ' ' | '\t' | '\u{A0}' | '\u{202F}' | '\u{2000}'
+            ..='\u{200A}' | '\u{205F}' | '\u{3000}' | '\u{1680}'
     )
 }
 
-/// Invisible characters this stage may remove, skipped when a joiner
-/// looks for its neighbours.
+/// Invisible characters this stage may remove, skipped when a joiner or
+/// a space looks for its neighbours.
 pub(crate) fn vanishes(c: char) -> bool {
     matches!(
         c,
-        '\u{200B}'..='\u{200F}'
+        '\u{0}'..='\u{8}'
+            | '\u{E}'..='\u{1F}'
+            | '\u{7F}'
+            | '\u{FFFC}'
+            | '\u{200B}'..='\u{200F}'
             | '\u{2060}'
             | '\u{FEFF}'
             | '\u{180E}'
@@ -467,7 +481,12 @@ mod tests {
             ),
             ("a\tb", "a b", &["unicode/space"]),
             ("a  \t\u{2009}b", "a b", &["unicode/space"]),
-            ("a \u{A0} b", "a \u{A0} b", &[]),
+            ("a \u{A0} b", "a b", &["unicode/space"]),
+            (
+                "2\u{A0}500 et «\u{202F}texte\u{202F}»",
+                "2\u{A0}500 et «\u{202F}texte\u{202F}»",
+                &[],
+            ),
             (
                 "x\u{7}y\u{FFFC}",
                 "xy",
@@ -489,12 +508,14 @@ mod tests {
             ),
             ("a\u{2028}b", "a\nb", &["unicode/line-separator"]),
             ("ef\u{FB01}cace", "efficace", &["unicode/ligature"]),
-            // No-break spaces belong to typography; CR to decode.
+            // Lone no-break spaces belong to typography; CR to decode.
             (
-                "l’Irak\u{A0}: 20:18 \u{202F}»\r\n",
-                "l’Irak\u{A0}: 20:18 \u{202F}»\r\n",
+                "l’Irak\u{A0}: 20:18\u{202F}»\r\n",
+                "l’Irak\u{A0}: 20:18\u{202F}»\r\n",
                 &[],
             ),
+            // In a run of spaces, the first stays.
+            ("20:18 \u{202F}»", "20:18 »", &["unicode/space"]),
             // A joiner inside a Persian word stays, next to Latin it goes.
             ("می\u{200C}خواهم", "می\u{200C}خواهم", &[]),
             // Judged by the visible neighbours: both go.

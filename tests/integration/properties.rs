@@ -196,6 +196,14 @@ fn past_fuzz_failures_stay_fixed() {
         // once "(L)" is gone, a section label once "AP" is gone.
         b"\x92\xa9n.(L)",
         b"e\nAP\nMonde",
+        // "Ã " after a no-break space inside a run of Windows-1252
+        // characters; an apostrophe that would make "â’ƒ" (UTF-8 of "⒃").
+        b"\xff\xa0\xc3 a",
+        b"\xe2'\x83",
+        // A control character inside a run of spaces (tabs).
+        b"l\xc3\x09\x12\x09\xff",
+        // A run of no-break spaces, which typography would collapse.
+        b" \x0aSource :l\xa1\xdf\xce\xcb/042 jan:iurce j\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa1\xdf\xce\xcb/04/2 jan:i:idr 2\x0a",
         // Runs of spaces collapse before the rules measure a line.
         b"Source: Le Mon\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffoirakiar\xe9 \xab noM\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff (Avecova\n)\n",
         // A respelled name ("Quds" -> "Al-Qods") brings a repeated

@@ -133,7 +133,7 @@ pub const OPTIONS: &[OptionDoc] = &[
 pub const RULE_DOCS: &[RuleDoc] = &[
     RuleDoc {
         id: "unicode/zero-width",
-        summary: "Removes zero-width spaces, word joiners, stray byte order marks, and zero-width joiners next to Latin text: invisible characters that split words for search and matching.",
+        summary: "Removes zero-width spaces, word joiners, stray byte order marks, and zero-width joiners that do not stand between two letters (or emoji) of other scripts: invisible characters that split words for search and matching.",
         example: ("Bag\u{200B}dad", "Bagdad"),
     },
     RuleDoc {
@@ -225,9 +225,18 @@ impl Unicode {
             // Joiners matter inside Persian, Arabic or Indic words and emoji;
             // next to Latin letters, spaces or line ends they are junk.
             '\u{200C}' | '\u{200D}' if cfg.zero_width => {
-                let latin_side =
-                    |n: Option<char>| n.is_none_or(|n| n.is_ascii() || n.is_whitespace());
-                if latin_side(prev) || latin_side(next) {
+                // They stay only between two letters (or marks, emoji) of
+                // other scripts: next to punctuation, typography may put a
+                // space beside them, and they would go on the next run.
+                let joins = |n: Option<char>| {
+                    n.is_some_and(|n| {
+                        !n.is_ascii()
+                            && (n.is_alphanumeric()
+                                || unicode_normalization::char::canonical_combining_class(n) != 0
+                                || matches!(n, '\u{FE0F}' | '\u{2600}'..='\u{27BF}' | '\u{1F000}'..))
+                    })
+                };
+                if !(joins(prev) && joins(next)) {
                     Fix::Drop(Rule::ZeroWidth)
                 } else {
                     return None;

@@ -180,8 +180,10 @@ fn past_fuzz_failures_stay_fixed() {
         b".( Avec P)",
         b".( A)",
         b"( F)",
-        // Two joiners in a row are judged by their visible neighbours.
+        // Two joiners in a row are judged by their visible neighbours; a
+        // joiner before "»" (typography puts a space between) goes.
         b"\xff\xff\x9d\x9di",
+        b"\xc5\x81\x9d\xbb",
         // "(Avec ?)" names nobody: not a credit, before or after
         // typography puts a no-break space before the "?".
         b"(Avec?)",

@@ -153,6 +153,10 @@ pub const STAGES: &[(&str, &str)] = &[
         "repairs UTF-8 read as Windows-1252 or Latin-1 (Ã© → é, â€™ → ’)",
     ),
     (
+        "dehyphenate",
+        "rejoins words split by a stray hyphen (ambas-sades → ambassades)",
+    ),
+    (
         "boilerplate",
         "rule packs that remove junk lines, prefixes and suffixes (SEO prompts, widgets…)",
     ),
@@ -163,10 +167,6 @@ pub const STAGES: &[(&str, &str)] = &[
     (
         "structure",
         "blocks (title, dek, headings, paragraphs) and the layout of the clean text",
-    ),
-    (
-        "dehyphenate",
-        "rejoins words split by a stray hyphen (ambas-sades → ambassades)",
     ),
     (
         "typography",

@@ -306,7 +306,7 @@ fn could_change(run: &str) -> bool {
 fn repair(s: &str, before: Option<char>) -> Option<String> {
     let mut current = s.to_string();
     let mut any = false;
-    for _ in 0..3 {
+    for _ in 0..16 {
         let chars: Vec<char> = current.chars().collect();
         let mut out = String::with_capacity(current.len());
         let mut changed = false;
@@ -446,7 +446,9 @@ impl Stage for Mojibake {
             let after_word = match prev {
                 None | Some('\n') => true,
                 Some('\'' | '’') => !spaced,
-                Some(c) => spaced && (c.is_lowercase() || ",;:".contains(c)),
+                // Typography puts a space after these.
+                Some(',' | ';' | ':') => true,
+                Some(c) => spaced && c.is_lowercase(),
             };
             if lone == "Ã" && after_word && before_space {
                 // Portuguese "às" lost its no-break space the same way.

@@ -206,6 +206,14 @@ fn past_fuzz_failures_stay_fixed() {
         b"l\xc3\x09\x12\x09\xff",
         // A run of no-break spaces, which typography would collapse.
         b" \x0aSource :l\xa1\xdf\xce\xcb/042 jan:iurce j\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa1\xdf\xce\xcb/04/2 jan:i:idr 2\x0a",
+        // Words rejoined by dehyphenate before the rules see the line.
+        b"Sour-ce link",
+        b"l-undi 2 jan 2024",
+        // "Ã " after a comma that typography follows with a space; text
+        // garbled more than three times over.
+        b"e,\xc3 e",
+        b"\xc2\xc2\xc2\xc2\xc2\xc2\xc2\xc2\xc2\xc2\xa0p\xff\xff\xff\xff",
+        b"b\xc2\xc2\xc2\xc2\xc2\xc2\xc2\xc2\xc2\xc2\xa0\xc2\xa0\xff",
         // Runs of spaces collapse before the rules measure a line.
         b"Source: Le Mon\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffoirakiar\xe9 \xab noM\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff (Avecova\n)\n",
         // A respelled name ("Quds" -> "Al-Qods") brings a repeated

@@ -424,6 +424,9 @@ pub struct WorkDoc {
     log: Vec<RawEdit>,
     /// See [`WorkDoc::touched`].
     touched: Vec<usize>,
+    /// The last changes applied: (start, end, length of the new text), in
+    /// bytes of the text they were applied to, sorted.
+    last_changes: Vec<(usize, usize, usize)>,
 }
 
 impl WorkDoc {
@@ -438,6 +441,7 @@ impl WorkDoc {
             entities: Vec::new(),
             log: Vec::new(),
             touched: Vec::new(),
+            last_changes: Vec::new(),
         }
     }
 
@@ -455,6 +459,32 @@ impl WorkDoc {
     /// the current text (empty when it changed nothing).
     pub fn touched(&self) -> &[usize] {
         &self.touched
+    }
+
+    /// `positions` (sorted byte offsets in the text before the last stage
+    /// run) as offsets in the current text, with [`WorkDoc::touched`]
+    /// added: everything a stage run after both should look at.
+    pub fn carry_forward(&self, positions: &[usize]) -> Vec<usize> {
+        let mut out = Vec::with_capacity(positions.len() + self.touched.len());
+        let mut delta = 0isize;
+        let mut c = 0;
+        for &p in positions {
+            while c < self.last_changes.len() && self.last_changes[c].1 <= p {
+                let (start, end, new_len) = self.last_changes[c];
+                delta += new_len as isize - (end - start) as isize;
+                c += 1;
+            }
+            let p = match self.last_changes.get(c) {
+                // Inside a change: where its new text starts.
+                Some(&(start, _, _)) if start < p => start,
+                _ => p,
+            };
+            out.push((p as isize + delta) as usize);
+        }
+        out.extend_from_slice(&self.touched);
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Runs one stage: `f` fills a [`StageCtx`], then its changes are
@@ -509,6 +539,7 @@ impl WorkDoc {
         let text = &self.text;
         changes.retain(|c| text.get(c.range.clone()) != Some(c.new.as_str()));
         self.touched.clear();
+        self.last_changes.clear();
         if changes.is_empty() {
             return Ok(());
         }
@@ -561,6 +592,8 @@ impl WorkDoc {
                 new: c.new.clone(),
             });
             self.touched.push(out.len());
+            self.last_changes
+                .push((c.range.start, c.range.end, c.new.len()));
             out.push_str(&c.new);
             chars_in += orig_chars;
             delta_chars += new_chars as isize - orig_chars as isize;
@@ -802,6 +835,22 @@ mod tests {
             .unwrap();
         }
         doc.finish()
+    }
+
+    #[test]
+    fn positions_are_carried_through_a_stage_run() {
+        let mut doc = WorkDoc::new("ab cd ef gh".to_string());
+        doc.run_stage::<ChangeError>("one", |ctx| {
+            ctx.changes.push(Change::remove(0..3, &rule("r"))); // "ab "
+            ctx.changes.push(Change::replace(6..8, "EFEF", &rule("r")));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(doc.text, "cd EFEF gh");
+        assert_eq!(doc.touched(), [0, 3]);
+        // Before the first change, inside the second (its new start), and
+        // after both: shifted by -3, then by -3 + 2.
+        assert_eq!(doc.carry_forward(&[0, 3, 7, 9]), [0, 3, 8]);
     }
 
     #[test]

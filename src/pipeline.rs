@@ -247,20 +247,29 @@ impl Pipeline {
             // one before would now judge it otherwise: run them in turn
             // again, each on the lines the previous run changed, until one
             // changes nothing.
+            // `focus`: where the members after the first changed the text
+            // (the ones before them have not seen it); each run that
+            // changes something adds its own changes and moves the others.
+            let mut focus = Vec::new();
             let mut end = i + 1;
             while end < stages.len() && stage.focusable() && stages[end].focusable() {
                 run(&mut doc, stages[end].as_ref(), None)?;
+                focus = doc.carry_forward(&focus);
                 end += 1;
             }
-            if end - i > 1 {
-                let mut k = end - 1;
-                for _ in 0..2 * (end - i) {
-                    if doc.touched().is_empty() {
-                        break;
-                    }
+            let n = end - i;
+            if n > 1 {
+                let (mut k, mut idle, mut runs) = (end - 1, 0, 0);
+                while !focus.is_empty() && idle < n - 1 && runs < 4 * n {
                     k = if k + 1 == end { i } else { k + 1 };
-                    let focus = doc.touched().to_vec();
                     run(&mut doc, stages[k].as_ref(), Some(&focus))?;
+                    runs += 1;
+                    if doc.touched().is_empty() {
+                        idle += 1;
+                    } else {
+                        idle = 0;
+                        focus = doc.carry_forward(&focus);
+                    }
                 }
             }
             i = end;

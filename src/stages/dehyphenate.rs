@@ -223,6 +223,14 @@ impl Stage for Dehyphenate {
     fn process(&self, ctx: &mut StageCtx<'_>) {
         let text = ctx.text;
         for (i, _) in text.match_indices('-') {
+            if ctx.focus.is_some() {
+                let bytes = text.as_bytes();
+                let start = memchr::memrchr(b'\n', &bytes[..i]).map_or(0, |n| n + 1);
+                let end = memchr::memchr(b'\n', &bytes[i..]).map_or(text.len(), |n| i + n);
+                if !ctx.in_focus(&(start..end)) {
+                    continue;
+                }
+            }
             // Exactly two parts of letters: `ambas-sades`, not `a-t-il`.
             let left_start = text[..i]
                 .char_indices()
@@ -248,6 +256,13 @@ impl Stage for Dehyphenate {
                 ctx.changes.push(Change::remove(i..i + 1, &self.rule));
             }
         }
+    }
+
+    /// Each word is judged on its own: the pipeline may run this stage
+    /// again on the lines a rule pack changed ("Customize this
+    /// titleSourci-l" is one word until the prompt is taken off).
+    fn focusable(&self) -> bool {
+        true
     }
 }
 

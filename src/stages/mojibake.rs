@@ -356,7 +356,7 @@ impl Stage for Mojibake {
     /// Text garbled twice comes back one layer at a time when a repair
     /// leaves a lone "Ã" or "Â" before a space ("Ãƒ " → "Ã " → "à").
     fn passes(&self) -> usize {
-        3
+        8
     }
 
     fn process(&self, ctx: &mut StageCtx<'_>) {

@@ -506,10 +506,13 @@ impl RuleSet {
             let trimmed = line.trim();
             if !trimmed.is_empty() {
                 // Positional rules see the first lines again, whatever the focus.
-                if index < self.first_lines || ctx.in_focus(&(start..end)) {
-                    self.process_line(ctx, start..end, next, lead, trimmed, index);
+                let gone = (index < self.first_lines || ctx.in_focus(&(start..end)))
+                    && self.process_line(ctx, start..end, next, lead, trimmed, index);
+                // Positions count the lines that stay, as the clean text
+                // will have them.
+                if !gone {
+                    index += 1;
                 }
-                index += 1;
             }
             start = if end == text.len() { text.len() } else { next };
         }
@@ -517,6 +520,7 @@ impl RuleSet {
 
     /// `line` is the line's byte range (without its line end), `next` the
     /// start of the next line; `trimmed` starts `lead` bytes into the line.
+    /// Returns whether the whole line goes.
     ///
     /// Prefixes and suffixes are peeled off one after the other, and what
     /// is left is checked against the whole-line rules again: "Customize
@@ -529,7 +533,7 @@ impl RuleSet {
         lead: usize,
         trimmed: &str,
         index: usize,
-    ) {
+    ) -> bool {
         let base = line.start + lead;
         // Pieces to remove, in byte ranges of `trimmed`, with their hits.
         let mut pieces: Vec<(Range<usize>, Hit)> = Vec::new();
@@ -585,6 +589,7 @@ impl RuleSet {
             };
             self.push(ctx, start..end, &hit);
         }
+        all_gone
     }
 
     fn push(&self, ctx: &mut StageCtx<'_>, range: Range<usize>, hit: &Hit) {

@@ -450,11 +450,6 @@ impl WorkDoc {
         &self.input
     }
 
-    /// How many edits the log holds so far.
-    pub fn edit_count(&self) -> usize {
-        self.log.len()
-    }
-
     /// Where the last stage run put its changes: sorted byte offsets in
     /// the current text (empty when it changed nothing).
     pub fn touched(&self) -> &[usize] {

@@ -235,43 +235,11 @@ impl Pipeline {
         let stages = &self.stages;
         let mut i = 0;
         while i < stages.len() {
-            let stage = &stages[i];
-            for _ in 0..stage.passes() {
-                let before = doc.edit_count();
-                run(&mut doc, stage.as_ref(), None)?;
-                if doc.edit_count() == before {
-                    break;
-                }
-            }
-            // A stage after a focusable one may change a line so that the
-            // one before would now judge it otherwise: run them in turn
-            // again, each on the lines the previous run changed, until one
-            // changes nothing.
-            // `focus`: where the members after the first changed the text
-            // (the ones before them have not seen it); each run that
-            // changes something adds its own changes and moves the others.
-            let mut focus = Vec::new();
             let mut end = i + 1;
-            while end < stages.len() && stage.focusable() && stages[end].focusable() {
-                run(&mut doc, stages[end].as_ref(), None)?;
-                focus = doc.carry_forward(&focus);
+            while end < stages.len() && stages[i].focusable() && stages[end].focusable() {
                 end += 1;
             }
-            let n = end - i;
-            if n > 1 {
-                let (mut k, mut idle, mut runs) = (end - 1, 0, 0);
-                while !focus.is_empty() && idle < n - 1 && runs < 4 * n {
-                    k = if k + 1 == end { i } else { k + 1 };
-                    run(&mut doc, stages[k].as_ref(), Some(&focus))?;
-                    runs += 1;
-                    if doc.touched().is_empty() {
-                        idle += 1;
-                    } else {
-                        idle = 0;
-                        focus = doc.carry_forward(&focus);
-                    }
-                }
-            }
+            run_group(&mut doc, &stages[i..end])?;
             i = end;
         }
         let done = doc.finish();
@@ -288,6 +256,43 @@ impl Pipeline {
             notices,
         })
     }
+}
+
+/// Runs a stage, or a run of consecutive focusable stages (see
+/// [`Stage::focusable`]), each up to its [`Stage::passes`] while it changes
+/// the text. A member of a group may change a line so that another would
+/// now judge it otherwise: the members then run again in turn, each on the
+/// lines changed since it last ran, until all but one changed nothing.
+fn run_group(doc: &mut WorkDoc, group: &[Box<dyn Stage>]) -> Result<(), Error> {
+    // Where the members after the first changed the text (the ones before
+    // them have not seen it); each run that changes something adds its own
+    // changes and moves the others.
+    let mut focus = Vec::new();
+    for (j, stage) in group.iter().enumerate() {
+        for _ in 0..stage.passes() {
+            run(doc, stage.as_ref(), None)?;
+            if j > 0 {
+                focus = doc.carry_forward(&focus);
+            }
+            if doc.touched().is_empty() {
+                break;
+            }
+        }
+    }
+    let n = group.len();
+    let (mut k, mut idle, mut runs) = (n - 1, 0, 0);
+    while n > 1 && !focus.is_empty() && idle < n - 1 && runs < 4 * n {
+        k = (k + 1) % n;
+        run(doc, group[k].as_ref(), Some(&focus))?;
+        runs += 1;
+        if doc.touched().is_empty() {
+            idle += 1;
+        } else {
+            idle = 0;
+            focus = doc.carry_forward(&focus);
+        }
+    }
+    Ok(())
 }
 
 /// Runs `stage` on `doc`, on the lines holding the offsets `focus` only

@@ -41,9 +41,10 @@ pub trait Stage: Send + Sync {
 
     /// Can this stage look at chosen lines only (`ctx.focus`), judging
     /// each line on its own (and by its position among the first lines)?
-    /// Consecutive such stages (boilerplate, metadata) are run again by
-    /// the pipeline on the lines the next one changed: a credit taken off
-    /// the end of a line can leave a caption that boilerplate removes.
+    /// Consecutive such stages (dehyphenate, boilerplate, metadata) are
+    /// run again by the pipeline on the lines the others changed: a credit
+    /// taken off the end of a line can leave a caption that boilerplate
+    /// removes.
     fn focusable(&self) -> bool {
         false
     }

@@ -130,6 +130,18 @@ pub struct StageCtx<'a> {
 }
 
 impl StageCtx<'_> {
+    /// Does the line holding byte `at` of `text` need a look? Always,
+    /// unless a focus is set.
+    pub fn in_focus_at(&self, at: usize) -> bool {
+        if self.focus.is_none() {
+            return true;
+        }
+        let bytes = self.text.as_bytes();
+        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+        self.in_focus(&(start..end))
+    }
+
     /// Does the line `line` (byte range of `text`, without its line end)
     /// need a look? Always, unless a focus is set.
     pub fn in_focus(&self, line: &Range<usize>) -> bool {
@@ -422,10 +434,8 @@ pub struct WorkDoc {
     pub entities: Vec<Spanned<EntityInfo>>,
     map: SourceMap,
     log: Vec<RawEdit>,
-    /// See [`WorkDoc::touched`].
-    touched: Vec<usize>,
-    /// The last changes applied: (start, end, length of the new text), in
-    /// bytes of the text they were applied to, sorted.
+    /// The changes of the last stage run: (start, end, length of the new
+    /// text), in bytes of the text they were applied to, sorted.
     last_changes: Vec<(usize, usize, usize)>,
 }
 
@@ -440,7 +450,6 @@ impl WorkDoc {
             blocks: Vec::new(),
             entities: Vec::new(),
             log: Vec::new(),
-            touched: Vec::new(),
             last_changes: Vec::new(),
         }
     }
@@ -450,17 +459,17 @@ impl WorkDoc {
         &self.input
     }
 
-    /// Where the last stage run put its changes: sorted byte offsets in
-    /// the current text (empty when it changed nothing).
-    pub fn touched(&self) -> &[usize] {
-        &self.touched
+    /// Did the last stage run change the text?
+    pub fn changed(&self) -> bool {
+        !self.last_changes.is_empty()
     }
 
     /// `positions` (sorted byte offsets in the text before the last stage
-    /// run) as offsets in the current text, with [`WorkDoc::touched`]
-    /// added: everything a stage run after both should look at.
+    /// run) as offsets in the current text, with the offsets where that
+    /// run put its changes added: everything a stage run after both should
+    /// look at.
     pub fn carry_forward(&self, positions: &[usize]) -> Vec<usize> {
-        let mut out = Vec::with_capacity(positions.len() + self.touched.len());
+        let mut out = Vec::with_capacity(positions.len() + self.last_changes.len());
         let mut delta = 0isize;
         let mut c = 0;
         for &p in positions {
@@ -476,7 +485,11 @@ impl WorkDoc {
             };
             out.push((p as isize + delta) as usize);
         }
-        out.extend_from_slice(&self.touched);
+        let mut delta = 0isize;
+        for &(start, end, new_len) in &self.last_changes {
+            out.push((start as isize + delta) as usize);
+            delta += new_len as isize - (end - start) as isize;
+        }
         out.sort_unstable();
         out.dedup();
         out
@@ -533,7 +546,6 @@ impl WorkDoc {
     fn apply(&mut self, stage: &'static str, changes: &mut Vec<Change>) -> Result<(), ChangeError> {
         let text = &self.text;
         changes.retain(|c| text.get(c.range.clone()) != Some(c.new.as_str()));
-        self.touched.clear();
         self.last_changes.clear();
         if changes.is_empty() {
             return Ok(());
@@ -586,7 +598,6 @@ impl WorkDoc {
                 original: original.to_string(),
                 new: c.new.clone(),
             });
-            self.touched.push(out.len());
             self.last_changes
                 .push((c.range.start, c.range.end, c.new.len()));
             out.push_str(&c.new);
@@ -842,7 +853,9 @@ mod tests {
         })
         .unwrap();
         assert_eq!(doc.text, "cd EFEF gh");
-        assert_eq!(doc.touched(), [0, 3]);
+        assert!(doc.changed());
+        // Where the changes now start.
+        assert_eq!(doc.carry_forward(&[]), [0, 3]);
         // Before the first change, inside the second (its new start), and
         // after both: shifted by -3, then by -3 + 2.
         assert_eq!(doc.carry_forward(&[0, 3, 7, 9]), [0, 3, 8]);

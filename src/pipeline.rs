@@ -271,11 +271,11 @@ fn run_group(doc: &mut WorkDoc, group: &[Box<dyn Stage>]) -> Result<(), Error> {
     for (j, stage) in group.iter().enumerate() {
         for _ in 0..stage.passes() {
             run(doc, stage.as_ref(), None)?;
+            if !doc.changed() {
+                break;
+            }
             if j > 0 {
                 focus = doc.carry_forward(&focus);
-            }
-            if doc.touched().is_empty() {
-                break;
             }
         }
     }
@@ -285,7 +285,7 @@ fn run_group(doc: &mut WorkDoc, group: &[Box<dyn Stage>]) -> Result<(), Error> {
         k = (k + 1) % n;
         run(doc, group[k].as_ref(), Some(&focus))?;
         runs += 1;
-        if doc.touched().is_empty() {
+        if !doc.changed() {
             idle += 1;
         } else {
             idle = 0;

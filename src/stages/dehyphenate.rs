@@ -223,13 +223,8 @@ impl Stage for Dehyphenate {
     fn process(&self, ctx: &mut StageCtx<'_>) {
         let text = ctx.text;
         for (i, _) in text.match_indices('-') {
-            if ctx.focus.is_some() {
-                let bytes = text.as_bytes();
-                let start = memchr::memrchr(b'\n', &bytes[..i]).map_or(0, |n| n + 1);
-                let end = memchr::memchr(b'\n', &bytes[i..]).map_or(text.len(), |n| i + n);
-                if !ctx.in_focus(&(start..end)) {
-                    continue;
-                }
+            if !ctx.in_focus_at(i) {
+                continue;
             }
             // Exactly two parts of letters: `ambas-sades`, not `a-t-il`.
             let left_start = text[..i]

@@ -222,12 +222,11 @@ impl Unicode {
             '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}' if cfg.zero_width => {
                 Fix::Drop(Rule::ZeroWidth)
             }
-            // Joiners matter inside Persian, Arabic or Indic words and emoji;
-            // next to Latin letters, spaces or line ends they are junk.
+            // Joiners matter inside Persian, Arabic or Indic words and emoji:
+            // they stay only between two letters (or marks, emoji) of other
+            // scripts. Next to punctuation, typography may put a space
+            // beside them, and they would go on the next run.
             '\u{200C}' | '\u{200D}' if cfg.zero_width => {
-                // They stay only between two letters (or marks, emoji) of
-                // other scripts: next to punctuation, typography may put a
-                // space beside them, and they would go on the next run.
                 let joins = |n: Option<char>| {
                     n.is_some_and(|n| {
                         !n.is_ascii()

@@ -125,7 +125,7 @@ pub struct StageCtx<'a> {
     pub new_entities: Vec<Spanned<EntityInfo>>,
     /// When set, only the lines holding one of these byte offsets (sorted)
     /// need a look: the pipeline runs a stage again where a later stage
-    /// changed the text (see [`crate::stages::Stage::focusable`]).
+    /// changed the text (see [`crate::stages::Stage::group`]).
     pub focus: Option<&'a [usize]>,
 }
 
@@ -140,6 +140,28 @@ impl StageCtx<'_> {
         let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
         let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
         self.in_focus(&(start..end))
+    }
+
+    /// The parts of `text` that need a look: all of it, or, when a focus
+    /// is set, each line (without its line end) holding a focus offset, in
+    /// order, once. For stages that walk the text rather than its lines.
+    pub fn regions(&self) -> Vec<Range<usize>> {
+        let Some(focus) = self.focus else {
+            #[allow(clippy::single_range_in_vec_init)] // one region: the whole text
+            return vec![0..self.text.len()];
+        };
+        let bytes = self.text.as_bytes();
+        let mut lines: Vec<Range<usize>> = Vec::new();
+        for &at in focus {
+            let at = at.min(bytes.len());
+            if lines.last().is_some_and(|l| at <= l.end) {
+                continue;
+            }
+            let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
+            let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+            lines.push(start..end);
+        }
+        lines
     }
 
     /// Does the line `line` (byte range of `text`, without its line end)

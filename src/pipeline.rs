@@ -236,7 +236,10 @@ impl Pipeline {
         let mut i = 0;
         while i < stages.len() {
             let mut end = i + 1;
-            while end < stages.len() && stages[i].focusable() && stages[end].focusable() {
+            while end < stages.len()
+                && stages[i].group().is_some()
+                && stages[end].group() == stages[i].group()
+            {
                 end += 1;
             }
             run_group(&mut doc, &stages[i..end])?;
@@ -258,39 +261,49 @@ impl Pipeline {
     }
 }
 
-/// Runs a stage, or a run of consecutive focusable stages (see
-/// [`Stage::focusable`]), each up to its [`Stage::passes`] while it changes
+/// Runs a stage, or a run of consecutive stages of one group (see
+/// [`Stage::group`]), each up to its [`Stage::passes`] while it changes
 /// the text. A member of a group may change a line so that another would
-/// now judge it otherwise: the members then run again in turn, each on the
-/// lines changed since it last ran, until all but one changed nothing.
+/// now judge it otherwise: each member then runs again, in turn, on the
+/// lines the others changed since it last looked, until no member has
+/// such lines left (or a bound on the runs is reached).
 fn run_group(doc: &mut WorkDoc, group: &[Box<dyn Stage>]) -> Result<(), Error> {
-    // Where the members after the first changed the text (the ones before
-    // them have not seen it); each run that changes something adds its own
-    // changes and moves the others.
-    let mut focus = Vec::new();
+    // For each member, where the others changed the text since it last ran,
+    // in offsets of the current text.
+    let mut pending: Vec<Vec<usize>> = vec![Vec::new(); group.len()];
     for (j, stage) in group.iter().enumerate() {
         for _ in 0..stage.passes() {
             run(doc, stage.as_ref(), None)?;
             if !doc.changed() {
                 break;
             }
-            if j > 0 {
-                focus = doc.carry_forward(&focus);
+            // The members after this one have not run yet: they see it all.
+            for seen in &mut pending[..j] {
+                *seen = doc.carry_forward(seen);
             }
         }
     }
     let n = group.len();
-    let (mut k, mut idle, mut runs) = (n - 1, 0, 0);
-    while n > 1 && !focus.is_empty() && idle < n - 1 && runs < 4 * n {
-        k = (k + 1) % n;
-        run(doc, group[k].as_ref(), Some(&focus))?;
+    let mut runs = 0;
+    let mut k = 0;
+    while n > 1 && runs < 4 * n {
+        let Some(next) = (0..n)
+            .map(|d| (k + d) % n)
+            .find(|&m| !pending[m].is_empty())
+        else {
+            break;
+        };
+        let focus = std::mem::take(&mut pending[next]);
+        run(doc, group[next].as_ref(), Some(&focus))?;
         runs += 1;
-        if !doc.changed() {
-            idle += 1;
-        } else {
-            idle = 0;
-            focus = doc.carry_forward(&focus);
+        if doc.changed() {
+            for (m, seen) in pending.iter_mut().enumerate() {
+                if m != next {
+                    *seen = doc.carry_forward(seen);
+                }
+            }
         }
+        k = next + 1;
     }
     Ok(())
 }

@@ -10,7 +10,7 @@
 use crate::config::{Config, ConfigError};
 use crate::edits::StageCtx;
 use crate::stages::rules::{PackConfig, RuleSet};
-use crate::stages::{RuleInfo, Stage};
+use crate::stages::{Group, RuleInfo, Stage};
 
 /// The `boilerplate` stage.
 pub struct Boilerplate {
@@ -39,8 +39,8 @@ impl Stage for Boilerplate {
         self.rules.process(ctx);
     }
 
-    fn focusable(&self) -> bool {
-        true
+    fn group(&self) -> Option<Group> {
+        Some(Group::Lines)
     }
 
     fn rules(&self) -> Vec<RuleInfo> {

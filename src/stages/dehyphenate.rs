@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::config::{Config, ConfigError, Located};
 use crate::edits::{Change, StageCtx};
-use crate::stages::{OptionDoc, RuleDoc, RuleInfo, Stage};
+use crate::stages::{Group, OptionDoc, RuleDoc, RuleInfo, Stage};
 
 /// Options of the `dehyphenate` stage.
 #[derive(Clone, Debug, Deserialize)]
@@ -256,8 +256,8 @@ impl Stage for Dehyphenate {
     /// Each word is judged on its own: the pipeline may run this stage
     /// again on the lines a rule pack changed ("Customize this
     /// titleSourci-l" is one word until the prompt is taken off).
-    fn focusable(&self) -> bool {
-        true
+    fn group(&self) -> Option<Group> {
+        Some(Group::Lines)
     }
 }
 

@@ -39,15 +39,28 @@ pub trait Stage: Send + Sync {
         1
     }
 
-    /// Can this stage look at chosen lines only (`ctx.focus`), judging
-    /// each line on its own (and by its position among the first lines)?
-    /// Consecutive such stages (dehyphenate, boilerplate, metadata) are
-    /// run again by the pipeline on the lines the others changed: a credit
-    /// taken off the end of a line can leave a caption that boilerplate
-    /// removes.
-    fn focusable(&self) -> bool {
-        false
+    /// The group this stage belongs to, if it can look at chosen lines
+    /// only (`ctx.focus`), judging each line on its own (and by its
+    /// position among the first lines). Consecutive stages of one group
+    /// are run again by the pipeline on the lines the others changed: a
+    /// credit taken off the end of a line can leave a caption that
+    /// boilerplate removes.
+    fn group(&self) -> Option<Group> {
+        None
     }
+}
+
+/// Stages that run as a group (see [`Stage::group`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    /// unicode and mojibake: a repair can leave a character the other
+    /// fixes (a no-break space beside a space). The stages after them only
+    /// remove text and set spaces and quotes: nothing for these to repair.
+    Characters,
+    /// dehyphenate, the rule packs and typography: a change can make a
+    /// line look otherwise to the others (a space put after a comma
+    /// completes a byline).
+    Lines,
 }
 
 /// One option of a stage, as `lavoir stages` lists it.
@@ -166,12 +179,12 @@ pub const STAGES: &[(&str, &str)] = &[
         "rule packs that move datelines, agencies, bylines, sources and credits to the metadata",
     ),
     (
-        "structure",
-        "blocks (title, dek, headings, paragraphs) and the layout of the clean text",
-    ),
-    (
         "typography",
         "apostrophes, guillemets and the spaces of French (or English) typography",
+    ),
+    (
+        "structure",
+        "blocks (title, dek, headings, paragraphs) and the layout of the clean text",
     ),
     (
         "spelling",

@@ -14,12 +14,13 @@
 //! letters that legitimate text such as «CAFÉ» would give (É» → ɻ). ftfy is
 //! the reference for what to fix and what to leave.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use serde::Deserialize;
 
 use crate::edits::{Change, StageCtx};
-use crate::stages::{RuleDoc, RuleInfo, Stage};
+use crate::stages::{Group, RuleDoc, RuleInfo, Stage};
 
 /// Options of the `mojibake` stage (none besides `enabled`).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -302,11 +303,19 @@ fn could_change(run: &str) -> bool {
     count == 1 && matches!(run, "Ã" | "Â")
 }
 
-/// Repairs `s` until it no longer changes (text garbled twice).
+/// Layers of garbling `repair` takes off a run. Real text is garbled two
+/// or three times at most; a run that still changes after this many layers
+/// is noise, not mojibake ("ÂÂÂÂ\u{A0}" loses one "Â" per layer).
+const MAX_LAYERS: usize = 16;
+
+/// Repairs `s` until it no longer changes (text garbled twice). When that
+/// takes more than [`MAX_LAYERS`] layers, only its C1 controls, which are
+/// never text, are written as Windows-1252 characters: half a repair would
+/// be taken further by the next run.
 fn repair(s: &str, before: Option<char>) -> Option<String> {
     let mut current = s.to_string();
     let mut any = false;
-    for _ in 0..16 {
+    for layer in 0..=MAX_LAYERS {
         let chars: Vec<char> = current.chars().collect();
         let mut out = String::with_capacity(current.len());
         let mut changed = false;
@@ -338,6 +347,17 @@ fn repair(s: &str, before: Option<char>) -> Option<String> {
         if !changed {
             break;
         }
+        if layer == MAX_LAYERS {
+            let controls = |c: char| matches!(c, '\u{80}'..='\u{9F}');
+            return s.contains(controls).then(|| {
+                s.chars()
+                    .map(|c| match c {
+                        '\u{80}'..='\u{9F}' => CP1252_HIGH[c as usize - 0x80].to_string(),
+                        c => c.to_string(),
+                    })
+                    .collect()
+            });
+        }
         any = true;
         current = out;
     }
@@ -360,14 +380,28 @@ impl Stage for Mojibake {
     }
 
     fn process(&self, ctx: &mut StageCtx<'_>) {
-        let text = ctx.text;
+        for region in ctx.regions() {
+            self.repair_region(ctx.text, region, &mut ctx.changes);
+        }
+    }
+
+    /// Runs of Windows-1252 characters never cross a line end: each line is
+    /// judged on its own.
+    fn group(&self) -> Option<Group> {
+        Some(Group::Characters)
+    }
+}
+
+impl Mojibake {
+    /// Repairs the runs of `text` that start in `region`.
+    fn repair_region(&self, text: &str, region: Range<usize>, changes: &mut Vec<Change>) {
         let bytes = text.as_bytes();
-        let mut i = 0;
+        let mut i = region.start;
         // Where the last repair ended and the last character it wrote: what
         // comes before a lone "Ã" is judged as repaired, so that a second
         // run sees the same thing.
         let mut repaired: Option<(usize, char)> = None;
-        while i < bytes.len() {
+        while i < region.end {
             if bytes[i] < 0x80 {
                 i += 1;
                 continue;
@@ -421,8 +455,7 @@ impl Stage for Mojibake {
                     fixed
                 };
                 repaired = fixed.chars().next_back().map(|c| (stop + marks, c));
-                ctx.changes
-                    .push(Change::replace(start..stop + marks, fixed, &self.rule));
+                changes.push(Change::replace(start..stop + marks, fixed, &self.rule));
                 i = stop + marks;
                 continue;
             }
@@ -458,13 +491,11 @@ impl Stage for Mojibake {
                         .next()
                         .is_none_or(char::is_whitespace);
                 if s_word {
-                    ctx.changes
-                        .push(Change::replace(start..end + 2, "às", &self.a_grave));
+                    changes.push(Change::replace(start..end + 2, "às", &self.a_grave));
                     i = end + 2;
                     continue;
                 }
-                ctx.changes
-                    .push(Change::replace(start..end, "à", &self.a_grave));
+                changes.push(Change::replace(start..end, "à", &self.a_grave));
             }
             i = end;
         }

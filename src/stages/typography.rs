@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::edits::{Change, StageCtx};
 use crate::stages::mojibake::{would_repair, would_repair_between};
-use crate::stages::{OptionDoc, RuleDoc, RuleInfo, Stage};
+use crate::stages::{Group, OptionDoc, RuleDoc, RuleInfo, Stage};
 
 const NBSP: char = '\u{A0}';
 const NNBSP: char = '\u{202F}';
@@ -418,12 +418,26 @@ impl Stage for Typography {
         loop {
             let end =
                 memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
-            self.line(text, (start, end), &mut ctx.changes, &mut chars, &mut eff);
+            if ctx.in_focus(&(start..end)) {
+                // The white space around a line is structure's to trim: a
+                // second run will not see it, so neither does this one.
+                let line = &text[start..end];
+                let lead = line.len() - line.trim_start().len();
+                let content = (start + lead, start + lead + line.trim().len());
+                self.line(text, content, &mut ctx.changes, &mut chars, &mut eff);
+            }
             if end == text.len() {
                 break;
             }
             start = end + 1;
         }
+    }
+
+    /// Each line is set on its own, so the pipeline can run this stage
+    /// again on the lines the rule packs change, and them on the lines it
+    /// changes.
+    fn group(&self) -> Option<Group> {
+        Some(Group::Lines)
     }
 }
 

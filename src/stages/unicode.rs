@@ -5,6 +5,7 @@
 //! No-break spaces (U+00A0, U+202F) are kept: they carry French
 //! typography, which the typography stage handles.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -12,7 +13,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::edits::{Change, StageCtx};
 use crate::stages::mojibake::{CP1252_HIGH, cp1252_byte};
-use crate::stages::{OptionDoc, RuleDoc, RuleInfo, Stage};
+use crate::stages::{Group, OptionDoc, RuleDoc, RuleInfo, Stage};
 
 /// Options of the `unicode` stage; each switches one family of fixes.
 #[derive(Clone, Debug, Deserialize)]
@@ -295,11 +296,11 @@ impl Unicode {
     /// Returns false (and leaves no changes) when a removal would bring a
     /// combining mark next to a new neighbour: then composition must be
     /// redone, by the slow path.
-    fn fix_characters(&self, ctx: &mut StageCtx<'_>) -> bool {
-        let text = ctx.text;
+    fn fix_characters(&self, text: &str, region: Range<usize>, changes: &mut Vec<Change>) -> bool {
         let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
+        let first_change = changes.len();
+        let mut i = region.start;
+        while i < region.end {
             let b = bytes[i];
             let second_space = b == b' '
                 && i > 0
@@ -317,10 +318,10 @@ impl Unicode {
                     Fix::To(rule, new) => (rule, new),
                 };
                 if next.is_some_and(|n| !is_stable_start(n)) {
-                    ctx.changes.clear();
+                    changes.truncate(first_change);
                     return false;
                 }
-                push_merged(&mut ctx.changes, i..i + len, new, self.rule(rule));
+                push_merged(changes, i..i + len, new, self.rule(rule));
             }
             i += len;
         }
@@ -331,10 +332,12 @@ impl Unicode {
     /// character that never combines with what precedes it and has no fix
     /// of its own), fixing characters and composing, one change per
     /// changed segment.
-    fn fix_and_compose(&self, ctx: &mut StageCtx<'_>) {
-        let text = ctx.text;
-        let mut start = 0;
-        let mut iter = text.char_indices().peekable();
+    fn fix_and_compose(&self, text: &str, region: Range<usize>, changes: &mut Vec<Change>) {
+        let mut start = region.start;
+        let mut iter = text[region.clone()]
+            .char_indices()
+            .map(|(i, c)| (region.start + i, c))
+            .peekable();
         while let Some((i, c)) = iter.next() {
             let end = i + c.len_utf8();
             let boundary = match iter.peek() {
@@ -342,7 +345,7 @@ impl Unicode {
                 Some(&(j, n)) => is_stable_start(n) && self.fix_at(text, j, n).is_none(),
             };
             if boundary {
-                self.fix_segment(text, start..end, &mut ctx.changes);
+                self.fix_segment(text, start..end, changes);
                 start = end;
             }
         }
@@ -448,10 +451,21 @@ impl Stage for Unicode {
     }
 
     fn process(&self, ctx: &mut StageCtx<'_>) {
-        let is_nfc = !self.config.nfc || is_nfc_quick(ctx.text.chars()) == IsNormalized::Yes;
-        if !(is_nfc && self.fix_characters(ctx)) {
-            self.fix_and_compose(ctx);
+        let text = ctx.text;
+        for region in ctx.regions() {
+            let is_nfc =
+                !self.config.nfc || is_nfc_quick(text[region.clone()].chars()) == IsNormalized::Yes;
+            if !(is_nfc && self.fix_characters(text, region.clone(), &mut ctx.changes)) {
+                self.fix_and_compose(text, region, &mut ctx.changes);
+            }
         }
+    }
+
+    /// Every character is judged by its neighbours on its line: the
+    /// pipeline runs this stage again on the lines a repair of `mojibake`
+    /// changed ("Â\u{A0}" becomes a no-break space beside a space).
+    fn group(&self) -> Option<Group> {
+        Some(Group::Characters)
     }
 }
 

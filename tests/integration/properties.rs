@@ -1,6 +1,8 @@
 //! Properties that hold for any input: restore is exact, nothing panics,
 //! every span lies inside its text.
 
+use std::path::Path;
+
 use lavoir::CleanDocument;
 use proptest::prelude::*;
 
@@ -225,7 +227,20 @@ fn past_fuzz_failures_stay_fixed() {
         // paragraph over `min_chars`: dedup runs last, on the final text.
         b"i\xff\xff\nLe chef de la force Quds a \xc3\xa9t\xc3\xa9 tu\xc3\xa9 \xc3\xa0 Bagdad i matin.\ni\nLechef de la force Quds a \xc3\xa9t\xc3\xa9 tu\xc3\xa9 \xc3\xa0 Bagdad imatin.\nLe ati",
     ];
-    for input in cases {
+    // Larger inputs, kept as found, one file each (named after the rule
+    // that fired on the second run).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
+    let files: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        files.len() >= 6,
+        "{} holds {} files",
+        dir.display(),
+        files.len()
+    );
+    for input in cases.iter().copied().chain(files.iter().map(Vec::as_slice)) {
         let (decoded, once) = PIPELINE.clean_bytes_keeping_input("fuzz", input).unwrap();
         assert_eq!(once.restore().unwrap(), decoded);
         let twice = PIPELINE.clean(&once.text).unwrap();

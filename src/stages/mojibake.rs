@@ -288,6 +288,40 @@ fn repair_run(run: &[char], before: Option<char>) -> Option<String> {
     changed.then_some(out)
 }
 
+/// What [`repair`] makes of a run that does not settle. A no-break space
+/// inside it may be a plain space to the next run (typography writes
+/// them so), which would cut the run there: the pieces up to each one are
+/// repaired on their own, as the next run will see them. A piece that does
+/// not settle either keeps its characters; only its C1 controls, which are
+/// never text, are written as Windows-1252 characters.
+fn give_up(s: &str, before: Option<char>) -> Option<String> {
+    if s.trim_end_matches('\u{A0}').contains('\u{A0}') {
+        let mut out = String::with_capacity(s.len());
+        let mut any = false;
+        let mut before = before;
+        for piece in s.split_inclusive('\u{A0}') {
+            match repair(piece, before) {
+                Some(fixed) => {
+                    out.push_str(&fixed);
+                    any = true;
+                }
+                None => out.push_str(piece),
+            }
+            before = Some(' ');
+        }
+        return any.then_some(out);
+    }
+    s.contains(|c: char| matches!(c, '\u{80}'..='\u{9F}'))
+        .then(|| {
+            s.chars()
+                .map(|c| match c {
+                    '\u{80}'..='\u{9F}' => CP1252_HIGH[c as usize - 0x80].to_string(),
+                    c => c.to_string(),
+                })
+                .collect()
+        })
+}
+
 /// Can anything in this run change? (A cheap test before the real work.)
 fn could_change(run: &str) -> bool {
     let mut prev_lead = false;
@@ -309,9 +343,8 @@ fn could_change(run: &str) -> bool {
 const MAX_LAYERS: usize = 16;
 
 /// Repairs `s` until it no longer changes (text garbled twice). When that
-/// takes more than [`MAX_LAYERS`] layers, only its C1 controls, which are
-/// never text, are written as Windows-1252 characters: half a repair would
-/// be taken further by the next run.
+/// takes more than [`MAX_LAYERS`] layers, the run is noise ([`give_up`]):
+/// half a repair would be taken further by the next run.
 fn repair(s: &str, before: Option<char>) -> Option<String> {
     let mut current = s.to_string();
     let mut any = false;
@@ -348,15 +381,7 @@ fn repair(s: &str, before: Option<char>) -> Option<String> {
             break;
         }
         if layer == MAX_LAYERS {
-            let controls = |c: char| matches!(c, '\u{80}'..='\u{9F}');
-            return s.contains(controls).then(|| {
-                s.chars()
-                    .map(|c| match c {
-                        '\u{80}'..='\u{9F}' => CP1252_HIGH[c as usize - 0x80].to_string(),
-                        c => c.to_string(),
-                    })
-                    .collect()
-            });
+            return give_up(s, before);
         }
         any = true;
         current = out;

@@ -172,6 +172,11 @@ impl Pipeline {
 
     /// Cleans a text that is already decoded.
     pub fn clean(&self, text: &str) -> Result<CleanDocument, Error> {
+        self.clean_owned(text.to_string())
+    }
+
+    /// [`Pipeline::clean`], taking the text (no copy).
+    pub fn clean_owned(&self, text: String) -> Result<CleanDocument, Error> {
         self.check_size(text.len() as u64)?;
         let info = InputInfo {
             encoding: "UTF-8".into(),
@@ -181,7 +186,7 @@ impl Pipeline {
             chars: 0,
             repairs: Vec::new(),
         };
-        self.clean_decoded("", text.to_string(), info)
+        self.clean_decoded("", text, info)
     }
 
     /// Decodes and cleans the bytes of one document named `id`.

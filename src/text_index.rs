@@ -2,7 +2,7 @@
 //! space and a short scan per query.
 
 /// Bytes between two checkpoints of the code point count.
-const STRIDE: usize = 256;
+const STRIDE: usize = 64;
 
 /// An index over one text answering "which code point, line and column is
 /// at this byte offset".

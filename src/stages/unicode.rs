@@ -309,6 +309,10 @@ impl Unicode {
                 i += 1;
                 continue;
             }
+            if let Some(len) = no_fix_len(&bytes[i..]) {
+                i += len;
+                continue;
+            }
             let c = text[i..].chars().next().expect("char boundary");
             let len = c.len_utf8();
             if let Some(fix) = self.fix_at(text, i, c) {
@@ -382,6 +386,29 @@ impl Unicode {
     }
 }
 
+/// The length of the character `bytes` starts with when it is one of the
+/// common characters that have no fix (accented letters, dashes, quotes):
+/// they are skipped without decoding them.
+fn no_fix_len(bytes: &[u8]) -> Option<usize> {
+    match *bytes {
+        // U+00C0 to U+02FF.
+        [0xC3..=0xCB, ..] => Some(2),
+        // U+00A1 to U+00BF but the soft hyphen.
+        [0xC2, 0xA1..=0xBF, ..] if bytes[1] != 0xAD => Some(2),
+        // U+2010 to U+2027 and U+2030 to U+203F: dashes, quotes, bullets.
+        [0xE2, 0x80, 0x90..=0xA7 | 0xB0..=0xBF, ..] => Some(3),
+        _ => None,
+    }
+}
+
+/// Is `s` in NFC for sure? Characters below U+0300 (lead bytes below
+/// 0xCC) are all NFC and never combine with what precedes them: only the
+/// others are looked up. False means "maybe not".
+fn surely_nfc(s: &str) -> bool {
+    !s.bytes().any(|b| b >= 0xCC)
+        || is_nfc_quick(s.chars().filter(|&c| c >= '\u{300}')) == IsNormalized::Yes
+}
+
 /// A plain space, a character `spaces` turns into one, or a no-break
 /// space: in a run of them, all but the first go (typography then makes
 /// the one left a plain or a no-break space).
@@ -453,8 +480,7 @@ impl Stage for Unicode {
     fn process(&self, ctx: &mut StageCtx<'_>) {
         let text = ctx.text;
         for region in ctx.regions() {
-            let is_nfc =
-                !self.config.nfc || is_nfc_quick(text[region.clone()].chars()) == IsNormalized::Yes;
+            let is_nfc = !self.config.nfc || surely_nfc(&text[region.clone()]);
             if !(is_nfc && self.fix_characters(text, region.clone(), &mut ctx.changes)) {
                 self.fix_and_compose(text, region, &mut ctx.changes);
             }
@@ -486,6 +512,23 @@ mod tests {
         assert_eq!(restore(&done.text, &done.edits).unwrap(), input);
         let rules = done.edits.iter().map(|e| e.rule.to_string()).collect();
         (done.text, rules)
+    }
+
+    #[test]
+    fn characters_skipped_unread_have_no_fix() {
+        let stage = Unicode::new(UnicodeConfig::default());
+        for c in ('\u{80}'..='\u{3000}').chain(['\u{FB01}', '\u{FEFF}']) {
+            let text = format!("a{c}b");
+            let skipped = no_fix_len(&text.as_bytes()[1..]);
+            if skipped.is_some() {
+                assert_eq!(skipped, Some(c.len_utf8()), "{c:?}");
+                assert!(stage.fix_at(&text, 1, c).is_none(), "{c:?} has a fix");
+                assert!(is_stable_start(c), "{c:?} combines");
+            }
+        }
+        assert!(surely_nfc("déjà l’Irak « x »"));
+        assert!(!surely_nfc("de\u{301}ja\u{300}"));
+        assert!(!surely_nfc("\u{1100}\u{1161}")); // Hangul jamo compose
     }
 
     #[test]

@@ -121,6 +121,12 @@ fn key_hash(s: &str) -> (u64, usize) {
                 h.write(&[c.to_ascii_lowercase() as u8]);
                 n += 1;
             }
+        } else if let Some(folded) = latin1_key(c) {
+            // Accented letters and general punctuation: no table lookups.
+            if let Some(l) = folded {
+                h.write(l.encode_utf8(&mut buf).as_bytes());
+                n += 1;
+            }
         } else if c.is_alphanumeric() {
             for l in c.to_lowercase() {
                 h.write(l.encode_utf8(&mut buf).as_bytes());
@@ -129,6 +135,19 @@ fn key_hash(s: &str) -> (u64, usize) {
         }
     }
     (h.finish(), n)
+}
+
+/// What [`key`] keeps of `c` when that is quick to tell: for U+00C0 to
+/// U+00FF (letters but × and ÷) and the general punctuation block (no
+/// letters), `Some(kept)`; `None` for other characters.
+fn latin1_key(c: char) -> Option<Option<char>> {
+    match c {
+        '\u{D7}' | '\u{F7}' | '\u{2000}'..='\u{206F}' => Some(None),
+        // À to Þ: their small letters are 0x20 further.
+        '\u{C0}'..='\u{DE}' => Some(char::from_u32(c as u32 + 0x20)),
+        '\u{DF}'..='\u{FF}' => Some(Some(c)),
+        _ => None,
+    }
 }
 
 /// Hashes of the word trigrams (words when there are fewer than three).
@@ -299,6 +318,15 @@ impl Stage for Dedup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quick_key_of_a_character_is_the_key() {
+        for c in ('\u{C0}'..='\u{FF}').chain('\u{2000}'..='\u{206F}') {
+            let slow: String = key(&c.to_string());
+            let quick: String = latin1_key(c).expect("covered").into_iter().collect();
+            assert_eq!(quick, slow, "{c:?}");
+        }
+    }
     use crate::edits::{ChangeError, WorkDoc, restore};
 
     fn run(config: DedupConfig, input: &str) -> String {

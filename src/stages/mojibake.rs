@@ -222,7 +222,7 @@ fn repair_run(run: &[char], before: Option<char>) -> Option<String> {
         {
             let decoded = char::from(b);
             let prev = if i > 0 { Some(run[i - 1]) } else { before };
-            let next = run.get(i + chain + 1).copied();
+            let next = next_in_run(run, i + chain + 1);
             let kind = plausible(decoded, &run[i + chain - 1..=i + chain], prev, next);
             if kind != Plausible::No {
                 pieces.push((i, chain + 1, decoded, kind));
@@ -245,7 +245,7 @@ fn repair_run(run: &[char], before: Option<char>) -> Option<String> {
             // Only a capital inside the run counts after it: what follows
             // the run may still change (a name respelled), and the verdict
             // must not.
-            let next = run.get(i + len).copied();
+            let next = next_in_run(run, i + len);
             let kind = plausible(decoded, &run[i..i + len], prev, next);
             if kind != Plausible::No {
                 pieces.push((i, len, decoded, kind));
@@ -338,6 +338,14 @@ fn give_up(s: &str, before: Option<char>) -> Option<String> {
                 })
                 .collect()
         })
+}
+
+/// The character at `at` in `run`, as what follows a repair ending just
+/// before it, unless typography may put a space there: after a « and
+/// before a », where it cuts the run.
+fn next_in_run(run: &[char], at: usize) -> Option<char> {
+    let next = *run.get(at)?;
+    (next != '»' && run[at - 1] != '«').then_some(next)
 }
 
 /// Can anything in this run change? (A cheap test before the real work.)

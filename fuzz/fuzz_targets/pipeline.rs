@@ -23,8 +23,8 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use libfuzzer_sys::fuzz_target;
 use lavoir::Pipeline;
+use libfuzzer_sys::fuzz_target;
 use unicode_normalization::is_nfc;
 
 static PIPELINE: LazyLock<Pipeline> = LazyLock::new(Pipeline::builtin);
@@ -35,19 +35,20 @@ enum Idempotence {
     Off,
 }
 
-static IDEMPOTENCE: LazyLock<Idempotence> = LazyLock::new(|| {
-    match std::env::var("LAVOIR_FUZZ_IDEMPOTENCE").as_deref() {
-        Ok("off") => Idempotence::Off,
-        Ok("log") => {
-            let dir = std::env::var_os("LAVOIR_FUZZ_IDEMPOTENCE_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("artifacts/pipeline/idempotence"));
-            std::fs::create_dir_all(&dir).expect("cannot create the idempotence folder");
-            Idempotence::Log(dir)
-        }
-        _ => Idempotence::Panic(std::env::var("LAVOIR_FUZZ_IDEMPOTENCE_ONLY").ok()),
-    }
-});
+static IDEMPOTENCE: LazyLock<Idempotence> =
+    LazyLock::new(
+        || match std::env::var("LAVOIR_FUZZ_IDEMPOTENCE").as_deref() {
+            Ok("off") => Idempotence::Off,
+            Ok("log") => {
+                let dir = std::env::var_os("LAVOIR_FUZZ_IDEMPOTENCE_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("artifacts/pipeline/idempotence"));
+                std::fs::create_dir_all(&dir).expect("cannot create the idempotence folder");
+                Idempotence::Log(dir)
+            }
+            _ => Idempotence::Panic(std::env::var("LAVOIR_FUZZ_IDEMPOTENCE_ONLY").ok()),
+        },
+    );
 
 /// Documents cleaned twice, and how many of them were not idempotent.
 static CHECKED: AtomicU64 = AtomicU64::new(0);
@@ -69,7 +70,11 @@ fn signature(edits: &[lavoir::Edit]) -> String {
     rules.sort();
     rules.dedup();
     let sig = rules.join("+");
-    if sig.len() > 150 { format!("{}...", &sig[..sig.floor_char_boundary(150)]) } else { sig }
+    if sig.len() > 150 {
+        format!("{}...", &sig[..sig.floor_char_boundary(150)])
+    } else {
+        sig
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -86,7 +91,10 @@ fuzz_target!(|data: &[u8]| {
             "restore mismatch:\n  decoded:  {decoded:?}\n  restored: {restored:?}\n  text: {:?}",
             doc.text
         ),
-        Err(e) => panic!("restore failed: {e}\n  decoded: {decoded:?}\n  text: {:?}", doc.text),
+        Err(e) => panic!(
+            "restore failed: {e}\n  decoded: {decoded:?}\n  text: {:?}",
+            doc.text
+        ),
     }
 
     // The clean text is NFC.
@@ -118,6 +126,11 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => panic!("second clean failed: {e}\n  text: {:?}", doc.text),
     };
     let checked = CHECKED.fetch_add(1, Ordering::Relaxed) + 1;
+    if checked % 25_000 == 0 {
+        // A running tally, so that the log's last one is close to the total.
+        let failed = FAILED.load(Ordering::Relaxed);
+        eprintln!("idempotence failures: {failed} of {checked} documents cleaned twice");
+    }
     if twice.text == doc.text {
         return;
     }
@@ -130,9 +143,11 @@ fuzz_target!(|data: &[u8]| {
         Idempotence::Off => return,
         Idempotence::Log(dir) => {
             let prefix = format!("{sig}--");
-            let seen = std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
-                e.file_name().to_string_lossy().starts_with(&prefix)
-            });
+            let seen = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(&prefix));
             if !seen {
                 let mut h = DefaultHasher::new();
                 data.hash(&mut h);

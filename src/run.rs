@@ -331,10 +331,23 @@ pub fn output_paths(out: &Path, rel: &Path) -> (PathBuf, PathBuf) {
     (text, json)
 }
 
+/// Is `path` a device, a FIFO or a socket (`/dev/null`, `/dev/stdout`, a
+/// named pipe)? Such a path is written to as it is: a file renamed over it
+/// would replace it.
+pub fn is_special_file(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename, so the
 /// file is either the old one or the whole new one, whenever lavoir stops.
 /// (No fsync: that would guard against power loss, at a high cost per file.)
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if is_special_file(path) {
+        return fs::OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .write_all(bytes);
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();

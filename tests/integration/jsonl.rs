@@ -254,3 +254,57 @@ fn bad_lines_are_reported_counted_and_fail_the_run_on_request() {
     assert!(stderr.contains("-:2: not JSON"), "{stderr}");
     assert!(!stderr.contains("-:3:"), "{stderr}");
 }
+
+/// `--out /dev/null`, `--out /dev/stdout` or a named pipe: lavoir writes
+/// into it, and does not rename a file over it (which replaced /dev/null
+/// with a regular file).
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_as_output_is_written_to_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let input: String = seeds()
+        .iter()
+        .enumerate()
+        .map(|(i, path)| {
+            let text = fs::read_to_string(path).unwrap();
+            format!("{}\n", json!({"id": i, "text": text}))
+        })
+        .collect();
+    fs::write(dir.path().join("in.jsonl"), &input).unwrap();
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            fs::File::open(fifo).unwrap().read_to_end(&mut out).unwrap();
+            out
+        })
+    };
+    let out = lavoir(
+        dir.path(),
+        &["run", "-q", "--jsonl", "in.jsonl", "--out", "out.fifo"],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // (Checked before waiting for the reader, which would wait forever on
+    // a pipe nobody opened.)
+    assert!(
+        fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "replaced"
+    );
+    let written = records(&reader.join().unwrap());
+    assert_eq!(written.len(), seeds().len());
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

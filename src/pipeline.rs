@@ -384,6 +384,20 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_title_does_not_count_among_the_first_lines() {
+        // dedup removes the second title after the rule packs ran: had
+        // the packs counted it, "Monde" would be the third line now and
+        // the second one when the clean text is cleaned again.
+        let pipeline = Pipeline::builtin();
+        let title = "Le chef de la force Al-Qods tué à Bagdad, selon l’AFP";
+        let input = format!("{title}\n{title}\nMonde\nLe texte commence ici.\n");
+        let doc = pipeline.clean(&input).unwrap();
+        assert_eq!(doc.text, format!("{title}\n\nLe texte commence ici.\n"));
+        assert_eq!(doc.restore().unwrap(), input);
+        assert!(pipeline.clean(&doc.text).unwrap().edits.is_empty());
+    }
+
+    #[test]
     fn the_builtin_pipeline_builds_with_every_stage() {
         let (config, pipeline) = Pipeline::load(None).expect("built-in data files are all there");
         assert_eq!(pipeline.stage_names().len(), config.stages.len());

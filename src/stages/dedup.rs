@@ -111,7 +111,7 @@ fn key(s: &str) -> String {
 
 /// The hash of [`key`] and its length in characters, without building it
 /// (ASCII fast path): most paragraphs are seen once.
-fn key_hash(s: &str) -> (u64, usize) {
+pub(crate) fn key_hash(s: &str) -> (u64, usize) {
     let mut h = Fnv(0xcbf29ce484222325);
     let mut n = 0;
     let mut buf = [0u8; 4];

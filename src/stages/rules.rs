@@ -497,6 +497,9 @@ impl RuleSet {
         let text = ctx.text;
         let mut start = 0;
         let mut index = 0; // of non-empty lines
+        // Keys of the first lines counted: a line repeating one of them does
+        // not count, since dedup (which runs later) may remove it.
+        let mut firsts: Vec<u64> = Vec::new();
         while start < text.len() {
             let end =
                 memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
@@ -509,8 +512,14 @@ impl RuleSet {
                 let gone = (index < self.first_lines || ctx.in_focus(&(start..end)))
                     && self.process_line(ctx, start..end, next, lead, trimmed, index);
                 // Positions count the lines that stay, as the clean text
-                // will have them.
-                if !gone {
+                // will have them: not those removed, nor repeats.
+                if !gone && index < self.first_lines {
+                    let (key, chars) = crate::stages::dedup::key_hash(trimmed);
+                    if chars == 0 || !firsts.contains(&key) {
+                        firsts.push(key);
+                        index += 1;
+                    }
+                } else if !gone {
                     index += 1;
                 }
             }

@@ -111,11 +111,19 @@ fn key(s: &str) -> String {
 
 /// The hash of [`key`] and its length in characters, without building it
 /// (ASCII fast path): most paragraphs are seen once.
-pub(crate) fn key_hash(s: &str) -> (u64, usize) {
+fn key_hash(s: &str) -> (u64, usize) {
+    key_hash_upto(s, usize::MAX)
+}
+
+/// [`key_hash`] of the key's first `limit` characters (or a few more).
+pub(crate) fn key_hash_upto(s: &str, limit: usize) -> (u64, usize) {
     let mut h = Fnv(0xcbf29ce484222325);
     let mut n = 0;
     let mut buf = [0u8; 4];
     for c in s.chars() {
+        if n >= limit {
+            break;
+        }
         if c.is_ascii() {
             if c.is_ascii_alphanumeric() {
                 h.write(&[c.to_ascii_lowercase() as u8]);

@@ -498,7 +498,9 @@ impl RuleSet {
         let mut start = 0;
         let mut index = 0; // of non-empty lines
         // Keys of the first lines counted: a line repeating one of them does
-        // not count, since dedup (which runs later) may remove it.
+        // not count, since dedup (which runs later) may remove it. (The
+        // start of the key is enough: lines dedup takes for repeats are
+        // all among those it gives.)
         let mut firsts: Vec<u64> = Vec::new();
         while start < text.len() {
             let end =
@@ -514,7 +516,7 @@ impl RuleSet {
                 // Positions count the lines that stay, as the clean text
                 // will have them: not those removed, nor repeats.
                 if !gone && index < self.first_lines {
-                    let (key, chars) = crate::stages::dedup::key_hash(trimmed);
+                    let (key, chars) = crate::stages::dedup::key_hash_upto(trimmed, 120);
                     if chars == 0 || !firsts.contains(&key) {
                         firsts.push(key);
                         index += 1;

@@ -168,20 +168,42 @@ fn plausible(decoded: char, garbled: &[char], prev: Option<char>, next: Option<c
     }
 }
 
-/// [`would_repair`], or would it read `first`, `second` and `third` as
-/// one garbled three-byte character ("â’ƒ" is the UTF-8 of "⒃")?
-pub(crate) fn would_repair_between(first: char, second: char, third: char) -> bool {
-    if would_repair(first, second) {
+/// Would this stage read `c`, written between `before` and `after` (the
+/// characters of its line on either side), as part of one garbled
+/// character: a pair as [`would_repair`] reads it, or a sequence of up to
+/// four characters holding `c` ("â’ƒ" is the UTF-8 of "⒃", "âŸ’" of "⟒")?
+pub(crate) fn would_repair_around(before: &[char], c: char, after: &[char]) -> bool {
+    if before.last().is_some_and(|&p| would_repair(p, c))
+        || after.first().is_some_and(|&n| would_repair(c, n))
+    {
         return true;
     }
-    let (Some(a), Some(b), Some(c)) = (cp1252_byte(first), cp1252_byte(second), cp1252_byte(third))
-    else {
-        return false;
-    };
-    std::str::from_utf8(&[a, b, c])
-        .ok()
-        .and_then(|s| s.chars().next())
-        .is_some_and(|d| plausible(d, &[first, second, third], None, None) != Plausible::No)
+    let before = &before[before.len().saturating_sub(3)..];
+    let after = &after[..after.len().min(3)];
+    let window: Vec<char> = before.iter().chain([&c]).chain(after).copied().collect();
+    let at = before.len();
+    for start in 0..=at {
+        for end in (at + 1).max(start + 2)..=(start + 4).min(window.len()) {
+            let piece = &window[start..end];
+            let Some(bytes) = piece
+                .iter()
+                .map(|&ch| cp1252_byte(ch))
+                .collect::<Option<Vec<u8>>>()
+            else {
+                continue;
+            };
+            let mut decoded = std::str::from_utf8(&bytes)
+                .ok()
+                .into_iter()
+                .flat_map(str::chars);
+            if let (Some(d), None) = (decoded.next(), decoded.next())
+                && plausible(d, piece, None, None) != Plausible::No
+            {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Would this stage read `first` followed by `second` as one garbled
@@ -569,6 +591,17 @@ mod tests {
         let done = doc.finish();
         assert_eq!(restore(&done.text, &done.edits).unwrap(), input);
         done.text
+    }
+
+    #[test]
+    fn tells_which_characters_would_complete_a_sequence() {
+        let chars = |s: &str| s.chars().collect::<Vec<char>>();
+        // "âŸ’" is E2 9F 92, the UTF-8 of "⟒"; "â’ƒ" of "⒃".
+        assert!(would_repair_around(&chars("xâŸ"), '’', &chars("y")));
+        assert!(would_repair_around(&chars("â"), '’', &chars("ƒ")));
+        assert!(would_repair_around(&chars("Ã"), '’', &[]));
+        assert!(!would_repair_around(&chars("l"), '’', &chars("Irak")));
+        assert!(!would_repair_around(&chars("aujourd"), '’', &chars("hui")));
     }
 
     #[test]

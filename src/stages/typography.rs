@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::edits::{Change, StageCtx};
-use crate::stages::mojibake::{would_repair, would_repair_between};
+use crate::stages::mojibake::{would_repair, would_repair_around};
 use crate::stages::{Group, OptionDoc, RuleDoc, RuleInfo, Stage};
 
 const NBSP: char = '\u{A0}';
@@ -260,7 +260,7 @@ impl Typography {
                     '«' => {
                         let next = next_visible(eff, i + 1);
                         let closes = next.is_none_or(|c| ",.;:!?)]".contains(c));
-                        if open && closes && !(i > 0 && would_repair(eff[i - 1], '»')) {
+                        if open && closes && !would_repair_around(&eff[..i], '»', &eff[i + 1..]) {
                             eff[i] = '»';
                             changes.push(Change::replace(span(i), "»", &r.closing));
                             open = false;
@@ -276,7 +276,7 @@ impl Typography {
                         if !open
                             && starts_word
                             && next.is_some_and(char::is_alphabetic)
-                            && !(i > 0 && would_repair(eff[i - 1], '«'))
+                            && !would_repair_around(&eff[..i], '«', &eff[i + 1..])
                         {
                             eff[i] = '«';
                             changes.push(Change::replace(span(i), "«", &r.opening));
@@ -295,7 +295,7 @@ impl Typography {
                 if eff[i] == '\''
                     && eff[i - 1].is_alphabetic()
                     && eff[i + 1].is_alphabetic()
-                    && !would_repair_between(eff[i - 1], '’', eff[i + 1])
+                    && !would_repair_around(&eff[..i], '’', &eff[i + 1..])
                 {
                     eff[i] = '’';
                     changes.push(Change::replace(span(i), "’", &r.apostrophe));

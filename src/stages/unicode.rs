@@ -208,11 +208,23 @@ impl Unicode {
             let prev = before.chars().rev().find(|&p| !vanishes(p));
             self.fix(c, prev, after.chars().next())
         } else if matches!(c, '\u{200C}' | '\u{200D}') {
+            // As the neighbours will read once fixed: "ﬀ" becomes "ff".
             let prev = before.chars().rev().find(|&p| !vanishes(p));
             let next = after.chars().find(|&n| !vanishes(n));
+            let prev = prev.map(|p| self.as_fixed(p, |s| s.chars().next_back()));
+            let next = next.map(|n| self.as_fixed(n, |s| s.chars().next()));
             self.fix(c, prev, next)
         } else {
             self.fix(c, before.chars().next_back(), after.chars().next())
+        }
+    }
+
+    /// The character `c` reads as once fixed on its own (`pick` chooses
+    /// one of the characters it becomes), or `c` when it has no fix.
+    fn as_fixed(&self, c: char, pick: impl Fn(&str) -> Option<char>) -> char {
+        match self.fix(c, None, None) {
+            Some(Fix::To(_, new)) => pick(new).unwrap_or(c),
+            _ => c,
         }
     }
 
@@ -586,6 +598,12 @@ mod tests {
             // Judged by the visible neighbours: both go.
             ("ےے\u{200C}\u{200C}i", "ےےi", &["unicode/zero-width"]),
             ("Iran\u{200D} ", "Iran ", &["unicode/zero-width"]),
+            // By the neighbours as they will read: "ﬀ" is "ff" (Latin).
+            (
+                "ﬀ\u{200D}ے",
+                "ffے",
+                &["unicode/ligature", "unicode/zero-width"],
+            ),
             // Fixes and composition in the same segment.
             ("e\u{AD}\u{301}", "é", &["unicode/soft-hyphen"]),
         ];

@@ -328,18 +328,21 @@ fn repair_run(run: &[char], before: Option<char>) -> Option<String> {
     changed.then_some(out)
 }
 
-/// What [`repair`] makes of a run that does not settle. A no-break space
-/// inside it may be a plain space to the next run (typography writes
-/// them so), which would cut the run there: the pieces up to each one are
-/// repaired on their own, as the next run will see them. A piece that does
-/// not settle either keeps its characters; only its C1 controls, which are
-/// never text, are written as Windows-1252 characters.
+/// What [`repair`] makes of a run that does not settle. Typography may
+/// cut the run by the next cleaning: a no-break space in it may become a
+/// plain space, and a narrow one goes after « and before ». The pieces
+/// between such cuts are repaired on their own, as the next run will see
+/// them. A piece that does not settle either keeps its characters; only
+/// its C1 controls, which are never text, are written as Windows-1252
+/// characters.
 fn give_up(s: &str, before: Option<char>) -> Option<String> {
-    if s.trim_end_matches('\u{A0}').contains('\u{A0}') {
+    let cuts = typography_cuts(s);
+    if cuts.len() > 2 {
         let mut out = String::with_capacity(s.len());
         let mut any = false;
         let mut before = before;
-        for piece in s.split_inclusive('\u{A0}') {
+        for w in cuts.windows(2) {
+            let piece = &s[w[0]..w[1]];
             match repair(piece, before) {
                 Some(fixed) => {
                     out.push_str(&fixed);
@@ -360,6 +363,24 @@ fn give_up(s: &str, before: Option<char>) -> Option<String> {
                 })
                 .collect()
         })
+}
+
+/// The byte offsets where typography may cut `s` (after a no-break space or
+/// a «, before a »), with 0 and `s.len()`, in order, without repeats.
+fn typography_cuts(s: &str) -> Vec<usize> {
+    let mut cuts = vec![0];
+    for (i, c) in s.char_indices() {
+        let at = match c {
+            '\u{A0}' | '«' => i + c.len_utf8(),
+            '»' => i,
+            _ => continue,
+        };
+        if at > *cuts.last().expect("not empty") && at < s.len() {
+            cuts.push(at);
+        }
+    }
+    cuts.push(s.len());
+    cuts
 }
 
 /// The character at `at` in `run`, as what follows a repair ending just

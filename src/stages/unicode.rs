@@ -204,8 +204,19 @@ impl Unicode {
         let (before, after) = (&text[..i], &text[i + c.len_utf8()..]);
         if is_space(c) {
             // A run of spaces is a run even with a control character (that
-            // goes in this pass) inside it.
-            let prev = before.chars().rev().find(|&p| !vanishes(p));
+            // goes in this pass) inside it, a C1 control that stands for
+            // nothing (U+0081, U+008D, U+008F, U+0090, U+009D) included.
+            let prev = before
+                .char_indices()
+                .rev()
+                .find(|&(j, p)| {
+                    let goes = matches!(
+                        self.fix(p, before[..j].chars().next_back(), None),
+                        Some(Fix::Drop(Rule::C1))
+                    );
+                    !(vanishes(p) || goes)
+                })
+                .map(|(_, p)| p);
             self.fix(c, prev, after.chars().next())
         } else if matches!(c, '\u{200C}' | '\u{200D}') {
             // As the neighbours will read once fixed: "ﬀ" becomes "ff".
@@ -598,6 +609,12 @@ mod tests {
             // Judged by the visible neighbours: both go.
             ("ےے\u{200C}\u{200C}i", "ےےi", &["unicode/zero-width"]),
             ("Iran\u{200D} ", "Iran ", &["unicode/zero-width"]),
+            // A C1 control that stands for nothing goes: still one run.
+            (
+                "a \u{90}\u{A0}b",
+                "a b",
+                &["unicode/c1-control", "unicode/space"],
+            ),
             // By the neighbours as they will read: "ﬀ" is "ff" (Latin).
             (
                 "ﬀ\u{200D}ے",

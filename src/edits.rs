@@ -133,13 +133,16 @@ impl StageCtx<'_> {
     /// Does the line holding byte `at` of `text` need a look? Always,
     /// unless a focus is set.
     pub fn in_focus_at(&self, at: usize) -> bool {
-        if self.focus.is_none() {
-            return true;
-        }
+        self.focus.is_none() || self.in_focus(&self.line_around(at))
+    }
+
+    /// The line holding byte `at` of `text`, without its line end (a line
+    /// end at `at` ends that line).
+    fn line_around(&self, at: usize) -> Range<usize> {
         let bytes = self.text.as_bytes();
         let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
         let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
-        self.in_focus(&(start..end))
+        start..end
     }
 
     /// The parts of `text` that need a look: all of it, or, when a focus
@@ -150,16 +153,12 @@ impl StageCtx<'_> {
             #[allow(clippy::single_range_in_vec_init)] // one region: the whole text
             return vec![0..self.text.len()];
         };
-        let bytes = self.text.as_bytes();
         let mut lines: Vec<Range<usize>> = Vec::new();
         for &at in focus {
-            let at = at.min(bytes.len());
-            if lines.last().is_some_and(|l| at <= l.end) {
-                continue;
+            let at = at.min(self.text.len());
+            if lines.last().is_none_or(|l| at > l.end) {
+                lines.push(self.line_around(at));
             }
-            let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
-            let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
-            lines.push(start..end);
         }
         lines
     }

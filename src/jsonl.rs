@@ -149,22 +149,8 @@ impl Output {
                 rename: None,
             });
         }
-        let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            Some(dir) => {
-                std::fs::create_dir_all(dir)?;
-                dir
-            }
-            None => Path::new("."),
-        };
         // A device or a pipe (`--out /dev/null`) is written to directly.
-        let special = crate::run::is_special_file(path);
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let tmp = dir.join(format!(".{name}.lavoir-{}.tmp", std::process::id()));
-        let file = if special {
-            std::fs::OpenOptions::new().write(true).open(path)?
-        } else {
-            File::create(&tmp)?
-        };
+        let (file, tmp) = crate::run::create_replacement(path)?;
         let writer = BufWriter::with_capacity(1 << 20, file);
         let sink = match path.extension().and_then(|e| e.to_str()) {
             Some("gz") => Sink::Gzip(flate2::write::GzEncoder::new(
@@ -176,7 +162,7 @@ impl Output {
         };
         Ok(Output {
             sink,
-            rename: (!special).then(|| (tmp, path.to_path_buf())),
+            rename: tmp.map(|tmp| (tmp, path.to_path_buf())),
         })
     }
 

@@ -331,34 +331,37 @@ pub fn output_paths(out: &Path, rel: &Path) -> (PathBuf, PathBuf) {
     (text, json)
 }
 
-/// Is `path` a device, a FIFO or a socket (`/dev/null`, `/dev/stdout`, a
-/// named pipe)? Such a path is written to as it is: a file renamed over it
-/// would replace it.
-pub fn is_special_file(path: &Path) -> bool {
-    fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+/// Opens where the new content of `path` goes: a temporary file beside it
+/// (created with its folder), returned too, to be renamed over `path` once
+/// whole; or `path` itself when it is a device, a FIFO or a socket
+/// (`/dev/null`, `/dev/stdout`, a named pipe), which a rename would replace.
+pub fn create_replacement(path: &Path) -> io::Result<(fs::File, Option<PathBuf>)> {
+    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return Ok((fs::OpenOptions::new().write(true).open(path)?, None));
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.lavoir-{}.tmp", std::process::id()));
+    Ok((fs::File::create(&tmp)?, Some(tmp)))
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so the
 /// file is either the old one or the whole new one, whenever lavoir stops.
 /// (No fsync: that would guard against power loss, at a high cost per file.)
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    if is_special_file(path) {
-        return fs::OpenOptions::new()
-            .write(true)
-            .open(path)?
-            .write_all(bytes);
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.lavoir-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let (mut file, tmp) = create_replacement(path)?;
+    let result = file.write_all(bytes).and_then(|()| match &tmp {
+        Some(tmp) => fs::rename(tmp, path),
+        None => Ok(()),
+    });
+    if result.is_err()
+        && let Some(tmp) = &tmp
+    {
+        let _ = fs::remove_file(tmp);
     }
     result
 }

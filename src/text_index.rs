@@ -64,7 +64,16 @@ impl<'a> TextIndex<'a> {
 /// Code points in a UTF-8 byte slice: every byte that is not a continuation
 /// byte starts one.
 pub fn count_chars(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
+    // Counted in byte-wide lanes, 255 bytes at a time (a byte counter
+    // cannot overflow there), which the compiler turns into vector code.
+    bytes
+        .chunks(255)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .fold(0u8, |n, &b| n + u8::from((b as i8) >= -0x40)) as usize
+        })
+        .sum()
 }
 
 #[cfg(test)]
@@ -82,6 +91,17 @@ mod tests {
         assert_eq!(idx.line_col(9), (3, 2)); // 'x' after €
         assert_eq!(idx.char_at(text.len()), 7);
         assert_eq!(idx.lines(), 3);
+    }
+
+    #[test]
+    fn counts_code_points_across_chunks() {
+        let text = "aé€😀 ".repeat(300);
+        for end in (0..=text.len()).filter(|&e| text.is_char_boundary(e)) {
+            assert_eq!(
+                count_chars(&text.as_bytes()[..end]),
+                text[..end].chars().count()
+            );
+        }
     }
 
     #[test]

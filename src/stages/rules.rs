@@ -311,9 +311,7 @@ impl RuleSet {
     }
 
     fn match_line_at(&self, line: &str, index: usize) -> Option<Hit> {
-        if line.len() > self.max_line_chars
-            && line.chars().filter(|c| !c.is_whitespace()).count() > self.max_line_chars
-        {
+        if line.len() > self.max_line_chars && visible_chars(line) > self.max_line_chars {
             return None;
         }
         let rule = self.line.first(line, |r| self.applies(r, index))?;
@@ -364,6 +362,29 @@ impl RuleSet {
             values,
         })
     }
+}
+
+/// The visible (not white space) characters of `line`, without decoding
+/// it: code points less ASCII white space, counted in byte-wide lanes 255
+/// bytes at a time (vector code), less the white space beyond ASCII, which
+/// always starts with byte C2, E1, E2 or E3.
+fn visible_chars(line: &str) -> usize {
+    let bytes = line.as_bytes();
+    let upper: usize = bytes
+        .chunks(255)
+        .map(|chunk| {
+            chunk.iter().fold(0u8, |n, &b| {
+                let starts_char = (b as i8) >= -0x40;
+                let ascii_space = b == b' ' || (b'\t'..=b'\r').contains(&b);
+                n + u8::from(starts_char & !ascii_space)
+            }) as usize
+        })
+        .sum();
+    let wide_spaces = memchr::memchr3_iter(0xC2, 0xE1, 0xE2, bytes)
+        .chain(memchr::memchr_iter(0xE3, bytes))
+        .filter(|&i| line[i..].chars().next().is_some_and(char::is_whitespace))
+        .count();
+    upper - wide_spaces
 }
 
 /// "(Le Figaro/Nova)" → "Le Figaro/Nova".
@@ -690,6 +711,15 @@ mod tests {
             }
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn visible_characters_are_counted_exactly() {
+        let line = "a b\t\u{A0}é€ \u{2009}\u{3000}\u{1680}😀«x»\u{7F}\u{85}\u{B}".repeat(40);
+        for end in (0..=line.len()).filter(|&e| line.is_char_boundary(e)) {
+            let exact = line[..end].chars().filter(|c| !c.is_whitespace()).count();
+            assert_eq!(visible_chars(&line[..end]), exact, "at {end}");
+        }
     }
 
     #[test]

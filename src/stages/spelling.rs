@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, Input, MatchKind};
+use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 use serde::Deserialize;
 
 use crate::config::{self, Config, ConfigError, Located, Pos};
@@ -94,6 +94,9 @@ struct Entry {
 /// The `spelling` stage.
 pub struct Spelling {
     automaton: Option<AhoCorasick>,
+    /// The first two bytes of the spellings, a bit per pair: a match can
+    /// only start on one of them.
+    starts: Box<[u64; 1024]>,
     patterns: Vec<Pattern>,
     entries: Vec<Entry>,
 }
@@ -224,12 +227,25 @@ impl Spelling {
         let mut listed: Vec<(String, Pattern)> =
             table.into_iter().map(|(k, (p, _))| (k, p)).collect();
         listed.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut starts = Box::new([0u64; 1024]);
+        for (form, _) in &listed {
+            let seconds = match *form.as_bytes() {
+                [] => 0..0,
+                [_] => 0..256,
+                [_, b, ..] => b as usize..b as usize + 1,
+            };
+            for second in seconds {
+                let pair = (form.as_bytes()[0] as usize) << 8 | second;
+                starts[pair / 64] |= 1 << (pair % 64);
+            }
+        }
         let automaton = if listed.is_empty() {
             None
         } else {
             Some(
                 AhoCorasick::builder()
                     .match_kind(MatchKind::LeftmostLongest)
+                    .start_kind(StartKind::Anchored)
                     .build(listed.iter().map(|(k, _)| k))
                     .map_err(|e| {
                         vec![ConfigError::new(
@@ -242,6 +258,7 @@ impl Spelling {
         };
         Ok(Spelling {
             automaton,
+            starts,
             patterns: listed.into_iter().map(|(_, p)| p).collect(),
             entries,
         })
@@ -296,6 +313,17 @@ fn expand(spelling: &str) -> Vec<String> {
     }
     forms
 }
+
+/// ASCII letters and digits, by byte.
+const ASCII_WORD: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    table
+};
 
 /// True when `text[start..end]` is a whole word (no letter or digit glued
 /// to it; hyphens and apostrophes are word limits).
@@ -356,16 +384,45 @@ impl Stage for Spelling {
             return;
         };
         let text = ctx.text;
+        let bytes = text.as_bytes();
+        // Spellings are whole words: only a word start on the first two
+        // bytes of one is tried, with an anchored search (the longest
+        // spelling there). Most bytes are passed over with a table look.
         let mut pos = 0;
-        while pos < text.len() {
-            let Some(m) = automaton.find(Input::new(text).span(pos..text.len())) else {
+        loop {
+            // Past the rest of a word: a spelling starts after a byte that
+            // is not an ASCII letter or digit.
+            if pos > 0 {
+                pos += bytes[pos - 1..]
+                    .iter()
+                    .position(|&b| !ASCII_WORD[b as usize])
+                    .unwrap_or(bytes.len() - pos);
+            }
+            if pos >= bytes.len() {
                 break;
-            };
-            let (start, end) = (m.start(), m.end());
-            if !whole_word(text, start, end) {
-                pos = start + text[start..].chars().next().map_or(1, char::len_utf8);
+            }
+            let pair = (bytes[pos] as usize) << 8 | *bytes.get(pos + 1).unwrap_or(&0) as usize;
+            let word_start = self.starts[pair / 64] & (1 << (pair % 64)) != 0
+                && (pos == 0
+                    || bytes[pos - 1].is_ascii()
+                    || !text[..pos]
+                        .chars()
+                        .next_back()
+                        .is_some_and(char::is_alphanumeric));
+            if !word_start {
+                pos += 1;
                 continue;
             }
+            let found = automaton.find(
+                Input::new(text)
+                    .span(pos..text.len())
+                    .anchored(Anchored::Yes),
+            );
+            let Some(m) = found.filter(|m| whole_word(text, m.start(), m.end())) else {
+                pos += 1;
+                continue;
+            };
+            let (start, end) = (m.start(), m.end());
             let pattern = &self.patterns[m.pattern().as_usize()];
             let entry = &self.entries[pattern.entity];
             let surface = &text[start..end];
@@ -402,7 +459,10 @@ mod tests {
     fn stage(lexicon: &str) -> Spelling {
         let dir = std::env::temp_dir().join(format!("lavoir-spelling-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("lex-{}.yaml", lexicon.len()));
+        // One file per call: tests run in parallel in one process.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!("lex-{call}.yaml"));
         std::fs::write(&path, lexicon).unwrap();
         let config = load_str("stages: []\n", Origin::File(dir.join("pipeline.yaml"))).unwrap();
         let cfg = SpellingConfig {

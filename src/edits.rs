@@ -594,6 +594,8 @@ impl WorkDoc {
         }
 
         let stage_name: Arc<str> = Arc::from(stage);
+        self.log.reserve(changes.len());
+        self.last_changes.reserve(changes.len());
         let grown: usize = changes.iter().map(|c| c.new.len()).sum();
         let mut out = String::with_capacity(text.len() + grown);
         let mut last = 0;

@@ -229,6 +229,8 @@ impl Typography {
         let line = &text[start..end];
         chars.clear();
         eff.clear();
+        chars.reserve(line.len());
+        eff.reserve(line.len());
         // Which passes below can do anything on this line: most lines
         // have no guillemet, and many no apostrophe or French punctuation.
         let (mut guillemets, mut apostrophes, mut commas, mut french) =

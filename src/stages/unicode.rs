@@ -323,7 +323,23 @@ impl Unicode {
         let bytes = text.as_bytes();
         let first_change = changes.len();
         let mut i = region.start;
+        // Where to try the next 16 bytes at once (after a failed try, the
+        // bytes it looked at go one by one).
+        let mut next_window = i;
         while i < region.end {
+            if i >= next_window && i >= 2 && i + 16 <= region.end {
+                let window = bytes[i - 2..i + 16].try_into().expect("18 bytes");
+                if nothing_to_fix(window) {
+                    i += 16;
+                    // (A letter cut at the end of the window: its second byte.)
+                    if i < region.end && (0x80..0xC0).contains(&bytes[i]) {
+                        i += 1;
+                    }
+                    next_window = i;
+                    continue;
+                }
+                next_window = i + 16;
+            }
             let b = bytes[i];
             let second_space = b == b' '
                 && i > 0
@@ -422,6 +438,26 @@ fn no_fix_len(bytes: &[u8]) -> Option<usize> {
         [0xE2, 0x80, 0x90..=0xA7 | 0xB0..=0xBF, ..] => Some(3),
         _ => None,
     }
+}
+
+/// Do the 16 bytes after the first two of `window` (which start on a
+/// character) surely need no fix? True when each is printable ASCII, a line
+/// end, or part of a character from U+00C0 to U+02FF (accented letters), and
+/// each space follows a visible character of those (a second space goes).
+/// Written without branches, so that it compiles to vector code.
+fn nothing_to_fix(window: &[u8; 18]) -> bool {
+    let mut bad = 0u8;
+    for k in 0..16 {
+        let (b, p, pp) = (window[k + 2], window[k + 1], window[k]);
+        let printable = b.wrapping_sub(0x21) < 0x7F - 0x21;
+        let line_end = (b == b'\n') | (b == b'\r');
+        let in_letter = (b & 0xC0 == 0x80) | (b.wrapping_sub(0xC3) <= 0xCB - 0xC3);
+        let after_visible = (p.wrapping_sub(0x21) < 0x7F - 0x21)
+            | ((p & 0xC0 == 0x80) & (pp.wrapping_sub(0xC3) <= 0xCB - 0xC3));
+        let space_ok = (b == b' ') & after_visible;
+        bad |= u8::from(!(printable | line_end | in_letter | space_ok));
+    }
+    bad == 0
 }
 
 /// Is `s` in NFC for sure? Characters below U+0300 (lead bytes below
@@ -549,9 +585,58 @@ mod tests {
                 assert!(is_stable_start(c), "{c:?} combines");
             }
         }
+        // A space after a letter skipped by `nothing_to_fix` has no fix.
+        for c in '\u{C0}'..='\u{2FF}' {
+            let text = format!("{c} b");
+            assert!(stage.fix_at(&text, c.len_utf8(), ' ').is_none(), "{c:?}");
+        }
         assert!(surely_nfc("déjà l’Irak « x »"));
         assert!(!surely_nfc("de\u{301}ja\u{300}"));
         assert!(!surely_nfc("\u{1100}\u{1161}")); // Hangul jamo compose
+    }
+
+    #[test]
+    fn windows_passed_over_have_nothing_to_fix() {
+        // Random strings of characters around the ones the window test
+        // accepts; every character starting in a window it passes over
+        // (and one cut at its end) must have no fix.
+        let stage = Unicode::new(UnicodeConfig::default());
+        let alphabet = [
+            "a", "Z", " ", "é", "ʼ", "\n", "\r", ".", "  ", "\t", "\u{A0}", "\u{2009}", "\u{AD}",
+            "e\u{301}", "’", "\u{7}", "\u{85}", "\u{200B}", "\u{200D}", "ﬀ", "Ω",
+        ];
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut passed = 0;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..14 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                // Mostly the first nine, which the window test accepts.
+                let pick = if seed % 8 == 0 {
+                    seed >> 8
+                } else {
+                    (seed >> 8) % 9
+                };
+                text.push_str(alphabet[(pick % alphabet.len() as u64) as usize]);
+            }
+            let bytes = text.as_bytes();
+            for i in (2..bytes.len().saturating_sub(15)).filter(|&i| text.is_char_boundary(i)) {
+                if !nothing_to_fix(bytes[i - 2..i + 16].try_into().unwrap()) {
+                    continue;
+                }
+                passed += 1;
+                for (j, c) in text[i..].char_indices().take_while(|&(j, _)| j < 16) {
+                    assert!(
+                        stage.fix_at(&text, i + j, c).is_none(),
+                        "{text:?} at {}",
+                        i + j
+                    );
+                }
+            }
+        }
+        assert!(passed > 1000, "only {passed} windows passed over");
     }
 
     #[test]

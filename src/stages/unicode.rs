@@ -614,7 +614,7 @@ mod tests {
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
                 // Mostly the first nine, which the window test accepts.
-                let pick = if seed % 8 == 0 {
+                let pick = if seed.is_multiple_of(8) {
                     seed >> 8
                 } else {
                     (seed >> 8) % 9

@@ -486,6 +486,18 @@ impl Stage for Mojibake {
     }
 }
 
+/// The length of the ASCII text `bytes` starts with: 16 bytes at a time
+/// (vector code), then byte by byte.
+fn ascii_len(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 16)
+        && chunk.iter().fold(0, |all, &b| all | b) < 0x80
+    {
+        i += 16;
+    }
+    i + bytes[i..].iter().take_while(|&&b| b < 0x80).count()
+}
+
 impl Mojibake {
     /// Repairs the runs of `text` that start in `region`.
     fn repair_region(&self, text: &str, region: Range<usize>, changes: &mut Vec<Change>) {
@@ -497,7 +509,7 @@ impl Mojibake {
         let mut repaired: Option<(usize, char)> = None;
         while i < region.end {
             if bytes[i] < 0x80 {
-                i += 1;
+                i += ascii_len(&bytes[i..region.end]);
                 continue;
             }
             // A run of characters that Windows-1252 has bytes for.
@@ -612,6 +624,15 @@ mod tests {
         let done = doc.finish();
         assert_eq!(restore(&done.text, &done.edits).unwrap(), input);
         done.text
+    }
+
+    #[test]
+    fn ascii_len_stops_at_the_first_other_byte() {
+        for n in 0..40 {
+            let text = format!("{}é{}", "a".repeat(n), "b".repeat(20));
+            assert_eq!(ascii_len(text.as_bytes()), n);
+            assert_eq!(ascii_len(&text.as_bytes()[..n]), n);
+        }
     }
 
     #[test]

@@ -328,6 +328,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn equal_keys_hash_alike_and_others_apart() {
+        let lines = [
+            "Tout en encourageant, les représailles",
+            "TOUT EN ENCOURAGEANT les représailles !",
+            "tout-en-encourageant les REPRÉSAILLES",
+            "Tout en encourageant les représaille",
+            "Τout en encourageant les représailles (grec)",
+            "2 500 soldats",
+            "25 00 soldats",
+            "2 501 soldats",
+        ];
+        for a in lines {
+            for b in lines {
+                let same_key = key(a) == key(b);
+                let (ha, na) = key_hash(a);
+                let (hb, _) = key_hash(b);
+                assert_eq!(ha == hb, same_key, "{a:?} / {b:?}");
+                assert_eq!(na, key(a).chars().count());
+            }
+        }
+        // A prefix of the key: its first `limit` characters.
+        let (h, n) = key_hash_upto("Abc, déf ghi", 5);
+        assert_eq!((h, n), key_hash("abcdé"));
+    }
+
+    #[test]
     fn the_quick_key_of_a_character_is_the_key() {
         for c in ('\u{C0}'..='\u{FF}').chain('\u{2000}'..='\u{206F}') {
             let slow: String = key(&c.to_string());

@@ -57,6 +57,7 @@ pub mod dates;
 pub mod document;
 pub mod edits;
 pub mod emit;
+mod json_writer;
 pub mod jsonl;
 pub mod pipeline;
 pub mod run;

@@ -180,7 +180,7 @@ impl StageCtx<'_> {
 /// points at the end.
 #[derive(Clone, Debug)]
 struct RawEdit {
-    stage: Arc<str>,
+    stage: &'static str,
     rule: Arc<str>,
     kind: EditKind,
     category: Option<Arc<str>>,
@@ -189,6 +189,25 @@ struct RawEdit {
     at: usize,
     original: String,
     new: String,
+}
+
+/// Where one change of a stage run went: its byte range in the text it
+/// was applied to, and the length of the text it put there.
+#[derive(Clone, Copy, Debug)]
+struct Splice {
+    start: usize,
+    end: usize,
+    new_len: usize,
+}
+
+impl Splice {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
 }
 
 /// A piece of the current text and where it comes from in the input.
@@ -275,7 +294,7 @@ impl SourceMap {
     }
 
     /// Updates the map for sorted, non-overlapping `changes`.
-    fn apply(&mut self, changes: &[Change]) {
+    fn apply(&mut self, changes: &[Splice]) {
         // 1. Group the changes: a change touching a replaced piece takes the
         //    whole piece (it cannot be split), which may merge neighbours.
         struct Group {
@@ -285,18 +304,18 @@ impl SourceMap {
         }
         let mut groups: Vec<Group> = Vec::new();
         for c in changes {
-            let mut a = c.range.start;
-            let mut b = c.range.end;
+            let mut a = c.start;
+            let mut b = c.end;
             if let Some(s) = self.replaced_around(a) {
                 a = s.cur;
-                if c.range.is_empty() {
+                if c.is_empty() {
                     b = s.end();
                 }
             }
             if let Some(s) = self.replaced_around(b) {
                 b = s.end();
             }
-            let delta = c.new.len() as isize - c.range.len() as isize;
+            let delta = c.new_len as isize - c.len() as isize;
             match groups.last_mut() {
                 Some(g) if a < g.old.end => {
                     let grown = b.max(g.old.end);
@@ -392,18 +411,18 @@ impl SourceMap {
 
 /// Maps byte offsets through one batch of sorted changes.
 struct PosMapper<'c> {
-    changes: &'c [Change],
+    changes: &'c [Splice],
     /// Net length change of the changes before each one.
     delta_before: Vec<isize>,
 }
 
 impl<'c> PosMapper<'c> {
-    fn new(changes: &'c [Change]) -> Self {
+    fn new(changes: &'c [Splice]) -> Self {
         let mut delta_before = Vec::with_capacity(changes.len() + 1);
         let mut d = 0isize;
         for c in changes {
             delta_before.push(d);
-            d += c.new.len() as isize - c.range.len() as isize;
+            d += c.new_len as isize - c.len() as isize;
         }
         delta_before.push(d);
         PosMapper {
@@ -418,9 +437,9 @@ impl<'c> PosMapper<'c> {
 
     /// New offset of a span start: after text inserted at `p`.
     fn start(&self, p: usize) -> usize {
-        let k = self.changes.partition_point(|c| c.range.end <= p);
+        let k = self.changes.partition_point(|c| c.end <= p);
         match self.changes.get(k) {
-            Some(c) if c.range.start < p => self.shifted(c.range.start, k),
+            Some(c) if c.start < p => self.shifted(c.start, k),
             _ => self.shifted(p, k),
         }
     }
@@ -429,11 +448,9 @@ impl<'c> PosMapper<'c> {
     fn end(&self, p: usize) -> usize {
         let k = self
             .changes
-            .partition_point(|c| c.range.end < p || (c.range.end == p && c.range.start < p));
+            .partition_point(|c| c.end < p || (c.end == p && c.start < p));
         match self.changes.get(k) {
-            Some(c) if c.range.start < p && p < c.range.end => {
-                self.shifted(c.range.start, k) + c.new.len()
-            }
+            Some(c) if c.start < p && p < c.end => self.shifted(c.start, k) + c.new_len,
             _ => self.shifted(p, k),
         }
     }
@@ -455,9 +472,9 @@ pub struct WorkDoc {
     pub entities: Vec<Spanned<EntityInfo>>,
     map: SourceMap,
     log: Vec<RawEdit>,
-    /// The changes of the last stage run: (start, end, length of the new
-    /// text), in bytes of the text they were applied to, sorted.
-    last_changes: Vec<(usize, usize, usize)>,
+    /// The changes of the last stage run, in bytes of the text they were
+    /// applied to, sorted.
+    last_changes: Vec<Splice>,
 }
 
 impl WorkDoc {
@@ -494,20 +511,29 @@ impl WorkDoc {
         let mut delta = 0isize;
         let mut c = 0;
         for &p in positions {
-            while c < self.last_changes.len() && self.last_changes[c].1 <= p {
-                let (start, end, new_len) = self.last_changes[c];
+            while c < self.last_changes.len() && self.last_changes[c].end <= p {
+                let Splice {
+                    start,
+                    end,
+                    new_len,
+                } = self.last_changes[c];
                 delta += new_len as isize - (end - start) as isize;
                 c += 1;
             }
             let p = match self.last_changes.get(c) {
                 // Inside a change: where its new text starts.
-                Some(&(start, _, _)) if start < p => start,
+                Some(&Splice { start, .. }) if start < p => start,
                 _ => p,
             };
             out.push((p as isize + delta) as usize);
         }
         let mut delta = 0isize;
-        for &(start, end, new_len) in &self.last_changes {
+        for &Splice {
+            start,
+            end,
+            new_len,
+        } in &self.last_changes
+        {
             out.push((start as isize + delta) as usize);
             delta += new_len as isize - (end - start) as isize;
         }
@@ -593,7 +619,6 @@ impl WorkDoc {
             }
         }
 
-        let stage_name: Arc<str> = Arc::from(stage);
         self.log.reserve(changes.len());
         self.last_changes.reserve(changes.len());
         let grown: usize = changes.iter().map(|c| c.new.len()).sum();
@@ -601,7 +626,8 @@ impl WorkDoc {
         let mut last = 0;
         let mut chars_in = 0usize; // code points of `text` before `last`
         let mut delta_chars = 0isize; // net code points added so far
-        for c in changes.iter() {
+        // The changes are used up: their strings move into the log.
+        for c in changes.drain(..) {
             let kept = &text[last..c.range.start];
             out.push_str(kept);
             chars_in += count_chars(kept.as_bytes());
@@ -610,28 +636,31 @@ impl WorkDoc {
                 count_chars(original.as_bytes()),
                 count_chars(c.new.as_bytes()),
             );
+            self.last_changes.push(Splice {
+                start: c.range.start,
+                end: c.range.end,
+                new_len: c.new.len(),
+            });
+            out.push_str(&c.new);
             self.log.push(RawEdit {
-                stage: stage_name.clone(),
-                rule: c.rule.clone(),
+                stage,
                 kind: c.kind(),
-                category: c.category.clone(),
-                to: c.to.clone(),
                 input: self.map.input_span(&c.range),
                 at: (chars_in as isize + delta_chars) as usize,
                 original: original.to_string(),
-                new: c.new.clone(),
+                rule: c.rule,
+                category: c.category,
+                to: c.to,
+                new: c.new,
             });
-            self.last_changes
-                .push((c.range.start, c.range.end, c.new.len()));
-            out.push_str(&c.new);
             chars_in += orig_chars;
             delta_chars += new_chars as isize - orig_chars as isize;
             last = c.range.end;
         }
         out.push_str(&text[last..]);
 
-        self.map.apply(changes);
-        let mapper = PosMapper::new(changes);
+        self.map.apply(&self.last_changes);
+        let mapper = PosMapper::new(&self.last_changes);
         fn remap<T>(mapper: &PosMapper<'_>, spans: &mut Vec<Spanned<T>>) {
             spans.retain_mut(|s| match mapper.span(&s.range) {
                 Some(r) => {
@@ -652,7 +681,16 @@ impl WorkDoc {
     pub fn finish(mut self) -> Finished {
         let index = TextIndex::new(&self.input);
         let mut edits = Vec::with_capacity(self.log.len());
+        // One shared name per stage.
+        let mut stage_names: Vec<Arc<str>> = Vec::new();
         for e in self.log {
+            let stage = match stage_names.iter().find(|s| &***s == e.stage) {
+                Some(name) => name.clone(),
+                None => {
+                    stage_names.push(Arc::from(e.stage));
+                    stage_names[stage_names.len() - 1].clone()
+                }
+            };
             let (line, column) = index.line_col(e.input.start);
             if let Some(kind) = &e.category
                 && matches!(e.kind, EditKind::Remove | EditKind::Move)
@@ -670,7 +708,7 @@ impl WorkDoc {
                 });
             }
             edits.push(Edit {
-                stage: e.stage,
+                stage,
                 rule: e.rule,
                 kind: e.kind,
                 category: e.category,

@@ -1,10 +1,10 @@
-//! Writes the two largest parts of an output record, its text and its edit
-//! log, as JSON without serde: byte for byte what `serde_json` writes, but
-//! strings are checked 16 bytes at a time and the edit log's keys are
-//! written as they are. (An edit log has about ten strings per edit, and
-//! records are about four times the size of their text.)
+//! Writes the largest parts of an output record, its text, blocks, entities
+//! and edit log, as JSON without serde: byte for byte what `serde_json`
+//! writes, but strings are checked 16 bytes at a time and keys are written
+//! as they are. (An edit log has about ten strings per edit, and records
+//! are about four times the size of their text.)
 
-use crate::document::{Edit, EditKind};
+use crate::document::{Block, BlockKind, Edit, EditKind, Entity};
 
 /// Appends `s` as a JSON string, escaped as `serde_json` escapes it:
 /// `"`, `\` and the control characters below U+0020; nothing else.
@@ -107,6 +107,53 @@ pub fn write_edits(out: &mut Vec<u8>, edits: &[Edit]) {
     out.push(b']');
 }
 
+/// Appends `blocks` as `serde_json` writes `Vec<Block>`.
+pub fn write_blocks(out: &mut Vec<u8>, blocks: &[Block]) {
+    out.push(b'[');
+    for (i, b) in blocks.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(match b.kind {
+            BlockKind::Title => b"{\"kind\":\"title\",\"start\":",
+            BlockKind::Dek => b"{\"kind\":\"dek\",\"start\":",
+            BlockKind::Heading => b"{\"kind\":\"heading\",\"start\":",
+            BlockKind::Paragraph => b"{\"kind\":\"paragraph\",\"start\":",
+        });
+        write_usize(out, b.start);
+        out.extend_from_slice(b",\"end\":");
+        write_usize(out, b.end);
+        out.push(b'}');
+    }
+    out.push(b']');
+}
+
+/// Appends `entities` as `serde_json` writes `Vec<Entity>`.
+pub fn write_entities(out: &mut Vec<u8>, entities: &[Entity]) {
+    out.push(b'[');
+    for (i, e) in entities.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"start\":");
+        write_usize(out, e.start);
+        out.extend_from_slice(b",\"end\":");
+        write_usize(out, e.end);
+        out.extend_from_slice(b",\"canonical\":");
+        write_str(out, &e.canonical);
+        out.extend_from_slice(b",\"surface\":");
+        write_str(out, &e.surface);
+        out.extend_from_slice(b",\"type\":");
+        write_str(out, &e.kind);
+        out.extend_from_slice(if e.normalized {
+            b",\"normalized\":true}"
+        } else {
+            b",\"normalized\":false}"
+        });
+    }
+    out.push(b']');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +210,34 @@ mod tests {
         fn strings_are_written_as_serde_json_writes_them(s in ".*", t in "[\"\\\\\u{0}-\u{1F}a-zé€ ]{0,80}") {
             prop_assert_eq!(ours(|o| write_str(o, &s)), serde(&s));
             prop_assert_eq!(ours(|o| write_str(o, &t)), serde(&t));
+        }
+
+        #[test]
+        fn blocks_and_entities_are_written_as_serde_json_writes_them(
+            blocks in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<usize>()), 0..6),
+            entities in proptest::collection::vec(
+                (any::<[usize; 2]>(), any::<[String; 3]>(), any::<bool>()),
+                0..6,
+            ),
+        ) {
+            let kinds = [BlockKind::Title, BlockKind::Dek, BlockKind::Heading, BlockKind::Paragraph];
+            let blocks: Vec<Block> = blocks
+                .into_iter()
+                .map(|(kind, start, end)| Block { kind: kinds[usize::from(kind % 4)], start, end })
+                .collect();
+            prop_assert_eq!(ours(|o| write_blocks(o, &blocks)), serde(&blocks));
+            let entities: Vec<Entity> = entities
+                .into_iter()
+                .map(|([start, end], [canonical, surface, kind], normalized)| Entity {
+                    start,
+                    end,
+                    canonical,
+                    surface,
+                    kind: Arc::from(kind),
+                    normalized,
+                })
+                .collect();
+            prop_assert_eq!(ours(|o| write_entities(o, &entities)), serde(&entities));
         }
 
         #[test]

@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 
 use serde::Serialize;
 
-use crate::document::{Block, CleanDocument, Entity, InputInfo, Meta};
+use crate::document::{CleanDocument, InputInfo, Meta};
 use crate::json_writer;
 use crate::pipeline::Pipeline;
 
@@ -296,23 +296,25 @@ struct Annotations<'a> {
     version: u32,
     input: &'a InputInfo,
     meta: &'a Meta,
-    blocks: &'a [Block],
-    entities: &'a [Entity],
-    // Then `edits` and `notices`, written by `write_annotations`.
+    // Then `blocks`, `entities`, `edits` and `notices`, written by
+    // `write_annotations`.
 }
 
-/// Appends the annotations of `doc`: the head by serde, the edit log by
-/// `json_writer`, then the notices if there are any.
+/// Appends the annotations of `doc`: the head by serde, the blocks,
+/// entities and edit log by `json_writer`, then the notices if there are
+/// any.
 fn write_annotations(json: &mut Vec<u8>, doc: &CleanDocument) -> serde_json::Result<()> {
     let head = Annotations {
         version: doc.version,
         input: &doc.input,
         meta: &doc.meta,
-        blocks: &doc.blocks,
-        entities: &doc.entities,
     };
     serde_json::to_writer(&mut *json, &head)?;
     json.pop(); // the closing brace
+    json.extend_from_slice(b",\"blocks\":");
+    json_writer::write_blocks(json, &doc.blocks);
+    json.extend_from_slice(b",\"entities\":");
+    json_writer::write_entities(json, &doc.entities);
     json.extend_from_slice(b",\"edits\":");
     json_writer::write_edits(json, &doc.edits);
     if !doc.notices.is_empty() {

@@ -231,33 +231,41 @@ impl Typography {
         eff.clear();
         chars.reserve(line.len());
         eff.reserve(line.len());
-        // Which passes below can do anything on this line: most lines
-        // have no guillemet, and many no apostrophe or French punctuation.
-        let (mut guillemets, mut apostrophes, mut commas, mut french) =
-            (false, false, false, false);
+        // Where the characters the passes below act on are (as indices in
+        // `chars`): each pass visits those, not the whole line.
+        let mut guillemets: Vec<usize> = Vec::new();
+        let mut apostrophes: Vec<usize> = Vec::new();
+        let mut commas: Vec<usize> = Vec::new();
+        let mut french: Vec<usize> = Vec::new(); // « » ; ! ? :
+        let mut spaces: Vec<usize> = Vec::new(); // white space
         for (i, c) in line.char_indices() {
+            let k = chars.len();
             match c {
-                '«' | '»' => guillemets = true,
-                '\'' => apostrophes = true,
-                ',' => commas = true,
-                ';' | '!' | '?' | ':' => french = true,
+                ' ' | '\t' | '\u{B}' | '\u{C}' | '\r' => spaces.push(k),
+                c if !c.is_ascii() && c.is_whitespace() => spaces.push(k),
+                '«' | '»' => {
+                    guillemets.push(k);
+                    french.push(k);
+                }
+                '\'' => apostrophes.push(k),
+                ',' => commas.push(k),
+                ';' | '!' | '?' | ':' => french.push(k),
                 _ => {}
             }
             chars.push((start + i, c));
             eff.push(c);
         }
-        french |= guillemets;
         let (chars, eff) = (&*chars, eff);
         let n = chars.len();
         let span = |i: usize| chars[i].0..chars[i].0 + chars[i].1.len_utf8();
         let is_space = |c: char| c.is_whitespace() && c != '\n';
         let r = &self.rules;
 
-        if guillemets && self.french() && self.config.guillemets {
+        if self.french() && self.config.guillemets {
             let next_visible =
                 |eff: &[char], i: usize| eff[i..].iter().copied().find(|&c| !is_space(c));
             let mut open = false;
-            for i in 0..n {
+            for &i in &guillemets {
                 match eff[i] {
                     '«' => {
                         let next = next_visible(eff, i + 1);
@@ -292,8 +300,8 @@ impl Typography {
             }
         }
 
-        if apostrophes && self.config.apostrophes {
-            for i in 1..n.saturating_sub(1) {
+        if self.config.apostrophes {
+            for &i in apostrophes.iter().filter(|&&i| 0 < i && i + 1 < n) {
                 if eff[i] == '\''
                     && eff[i - 1].is_alphabetic()
                     && eff[i + 1].is_alphabetic()
@@ -308,15 +316,14 @@ impl Typography {
         if !self.config.spaces {
             return;
         }
-        // Runs of white space between two visible characters.
-        let mut i = 0;
-        while i < n {
-            if !is_space(eff[i]) {
-                i += 1;
-                continue;
-            }
-            let a = i;
-            while i < n && is_space(eff[i]) {
+        // Runs of white space between two visible characters (the passes
+        // above write none).
+        let mut s = 0;
+        while s < spaces.len() {
+            let a = spaces[s];
+            let mut i = a;
+            while s < spaces.len() && spaces[s] == i {
+                s += 1;
                 i += 1;
             }
             if a == 0 || i == n {
@@ -344,8 +351,7 @@ impl Typography {
         }
         // Spaces that are missing altogether: after a comma between
         // letters ("Pentagone,elles"; never between digits: 2,5).
-        let last = if commas { n.saturating_sub(1) } else { 0 };
-        for i in 1..last {
+        for &i in commas.iter().filter(|&&i| 0 < i && i + 1 < n) {
             // (The spaces before a comma go, so look past them.)
             if eff[i] == ','
                 && eff[i + 1].is_alphabetic()
@@ -358,8 +364,8 @@ impl Typography {
                 changes.push(Change::insert(span(i).end, " ", &r.space_after));
             }
         }
-        if french && self.french() {
-            for i in 0..n {
+        if self.french() {
+            for &i in &french {
                 let prev = (i > 0).then(|| eff[i - 1]);
                 let next = eff.get(i + 1).copied();
                 let glued_before = prev.is_some_and(|p| !is_space(p));

@@ -187,8 +187,9 @@ impl ScopeSet {
     /// The first rule (in pack order) that matches and may apply.
     fn first(&self, text: &str, may_apply: impl Fn(usize) -> bool) -> Option<usize> {
         // Most lines match no rule: a plain search stops early, the
-        // overlapping one (to know which rules) only runs on a hit.
-        if !self.set.is_match(text) {
+        // overlapping one (to know which rules) only runs on a hit. (Most
+        // packs have no prefix or suffix rule: no search at all.)
+        if self.rules.is_empty() || !self.set.is_match(text) {
             return None;
         }
         self.set

@@ -217,29 +217,30 @@ impl Typography {
         Some(want)
     }
 
-    /// One line; `chars` and `eff` are buffers reused from line to line.
+    /// One line; `starts` (where each character starts, then where the
+    /// line ends) and `eff` are buffers reused from line to line.
     fn line(
         &self,
         text: &str,
         (start, end): (usize, usize),
         changes: &mut Vec<Change>,
-        chars: &mut Vec<(usize, char)>,
+        starts: &mut Vec<usize>,
         eff: &mut Vec<char>,
     ) {
         let line = &text[start..end];
-        chars.clear();
+        starts.clear();
         eff.clear();
-        chars.reserve(line.len());
+        starts.reserve(line.len() + 1);
         eff.reserve(line.len());
         // Where the characters the passes below act on are (as indices in
-        // `chars`): each pass visits those, not the whole line.
+        // `eff`): each pass visits those, not the whole line.
         let mut guillemets: Vec<usize> = Vec::new();
         let mut apostrophes: Vec<usize> = Vec::new();
         let mut commas: Vec<usize> = Vec::new();
         let mut french: Vec<usize> = Vec::new(); // « » ; ! ? :
         let mut spaces: Vec<usize> = Vec::new(); // white space
         for (i, c) in line.char_indices() {
-            let k = chars.len();
+            let k = eff.len();
             match c {
                 ' ' | '\t' | '\u{B}' | '\u{C}' | '\r' => spaces.push(k),
                 c if !c.is_ascii() && c.is_whitespace() => spaces.push(k),
@@ -252,12 +253,13 @@ impl Typography {
                 ';' | '!' | '?' | ':' => french.push(k),
                 _ => {}
             }
-            chars.push((start + i, c));
+            starts.push(start + i);
             eff.push(c);
         }
-        let (chars, eff) = (&*chars, eff);
-        let n = chars.len();
-        let span = |i: usize| chars[i].0..chars[i].0 + chars[i].1.len_utf8();
+        starts.push(end);
+        let (starts, eff) = (&*starts, eff);
+        let n = eff.len();
+        let span = |i: usize| starts[i]..starts[i + 1];
         let is_space = |c: char| c.is_whitespace() && c != '\n';
         let r = &self.rules;
 
@@ -337,7 +339,7 @@ impl Typography {
             {
                 continue; // one space between words: the common case
             }
-            let run = &text[chars[a].0..chars[i].0];
+            let run = &text[starts[a]..starts[i]];
             if let Some((want, rule)) =
                 self.wanted(eff[a - 1], eff[i], eff.get(i + 1).copied(), run)
                 && want != run
@@ -346,7 +348,7 @@ impl Typography {
                     .next()
                     .is_some_and(|w| would_repair(eff[a - 1], w))
             {
-                changes.push(Change::replace(chars[a].0..chars[i].0, want, rule));
+                changes.push(Change::replace(starts[a]..starts[i], want, rule));
             }
         }
         // Spaces that are missing altogether: after a comma between
@@ -462,7 +464,7 @@ impl Stage for Typography {
 
     fn process(&self, ctx: &mut StageCtx<'_>) {
         let text = ctx.text;
-        let (mut chars, mut eff) = (Vec::new(), Vec::new());
+        let (mut starts, mut eff) = (Vec::new(), Vec::new());
         let mut start = 0;
         loop {
             let end =
@@ -474,7 +476,7 @@ impl Stage for Typography {
                 let lead = line.len() - line.trim_start().len();
                 let content = (start + lead, start + lead + line.trim().len());
                 if may_change(&text[content.0..content.1]) {
-                    self.line(text, content, &mut ctx.changes, &mut chars, &mut eff);
+                    self.line(text, content, &mut ctx.changes, &mut starts, &mut eff);
                 }
             }
             if end == text.len() {

@@ -117,19 +117,26 @@ fn key_hash(s: &str) -> (u64, usize) {
 
 /// [`key_hash`] of the key's first `limit` characters (or a few more).
 pub(crate) fn key_hash_upto(s: &str, limit: usize) -> (u64, usize) {
+    let bytes = s.as_bytes();
     let mut h = Fnv(0xcbf29ce484222325);
     let mut n = 0;
     let mut buf = [0u8; 4];
-    for c in s.chars() {
-        if n >= limit {
-            break;
-        }
-        if c.is_ascii() {
-            if c.is_ascii_alphanumeric() {
-                h.write(&[c.to_ascii_lowercase() as u8]);
+    let mut i = 0;
+    while i < bytes.len() && n < limit {
+        let b = bytes[i];
+        if b < 0x80 {
+            // ASCII, without decoding: what the key keeps of the byte.
+            let k = ASCII_KEY[usize::from(b)];
+            if k != 0 {
+                h.0 = (h.0 ^ u64::from(k)).wrapping_mul(0x100000001b3);
                 n += 1;
             }
-        } else if let Some(folded) = latin1_key(c) {
+            i += 1;
+            continue;
+        }
+        let c = s[i..].chars().next().expect("char boundary");
+        i += c.len_utf8();
+        if let Some(folded) = latin1_key(c) {
             // Accented letters and general punctuation: no table lookups.
             if let Some(l) = folded {
                 h.write(l.encode_utf8(&mut buf).as_bytes());
@@ -144,6 +151,21 @@ pub(crate) fn key_hash_upto(s: &str, limit: usize) -> (u64, usize) {
     }
     (h.finish(), n)
 }
+
+/// What the key keeps of each ASCII byte: letters in small letters,
+/// digits; 0 for the rest.
+const ASCII_KEY: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            table[b] = c.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    table
+};
 
 /// What [`key`] keeps of `c` when that is quick to tell: for U+00C0 to
 /// U+00FF (letters but × and ÷) and the general punctuation block (no

@@ -464,8 +464,33 @@ fn nothing_to_fix(window: &[u8; 18]) -> bool {
 /// 0xCC) are all NFC and never combine with what precedes them: only the
 /// others are looked up. False means "maybe not".
 fn surely_nfc(s: &str) -> bool {
-    !s.bytes().any(|b| b >= 0xCC)
-        || is_nfc_quick(s.chars().filter(|&c| c >= '\u{300}')) == IsNormalized::Yes
+    let mut high = chars_from_u0300(s).peekable();
+    high.peek().is_none() || is_nfc_quick(high) == IsNormalized::Yes
+}
+
+/// The characters of `s` from U+0300 on, in order: those whose first byte
+/// is 0xCC or more, found 16 bytes at a time (vector code) without
+/// decoding the others.
+fn chars_from_u0300(s: &str) -> impl Iterator<Item = char> + '_ {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            if let Some(chunk) = bytes.get(i..i + 16)
+                && chunk.iter().fold(0, |max, &b| max.max(b)) < 0xCC
+            {
+                i += 16;
+                continue;
+            }
+            if bytes[i] >= 0xCC {
+                let c = s[i..].chars().next()?;
+                i += c.len_utf8();
+                return Some(c);
+            }
+            i += 1;
+        }
+        None
+    })
 }
 
 /// A plain space, a character `spaces` turns into one, or a no-break
@@ -589,6 +614,12 @@ mod tests {
         for c in '\u{C0}'..='\u{2FF}' {
             let text = format!("{c} b");
             assert!(stage.fix_at(&text, c.len_utf8(), ' ').is_none(), "{c:?}");
+        }
+        let text = "déjà l’Irak « x » e\u{301}\u{300} 한국어 ".repeat(5);
+        for start in (0..text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let quick: String = chars_from_u0300(&text[start..]).collect();
+            let all: String = text[start..].chars().filter(|&c| c >= '\u{300}').collect();
+            assert_eq!(quick, all);
         }
         assert!(surely_nfc("déjà l’Irak « x »"));
         assert!(!surely_nfc("de\u{301}ja\u{300}"));

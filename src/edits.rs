@@ -725,14 +725,13 @@ impl WorkDoc {
         self.meta.removed.sort_by_key(|r| r.line);
         // Title, dek and headings as they read in the clean text.
         for b in &self.blocks {
-            let text = self.text[b.range.clone()].to_string();
             let field = match b.value {
                 BlockKind::Title => "title",
                 BlockKind::Dek => "dek",
                 BlockKind::Heading => "headings",
                 BlockKind::Paragraph => continue,
             };
-            self.meta.store(field, &text);
+            self.meta.store(field, &self.text[b.range.clone()]);
         }
         let out_index = TextIndex::new(&self.text);
         let chars = |r: &Range<usize>| (out_index.char_at(r.start), out_index.char_at(r.end));

@@ -5,6 +5,7 @@
 //! are about four times the size of their text.)
 
 use crate::document::{Block, BlockKind, Edit, EditKind, Entity};
+use crate::text_index::ok_chunks_len;
 
 /// Appends `s` as a JSON string, escaped as `serde_json` escapes it:
 /// `"`, `\` and the control characters below U+0020; nothing else.
@@ -15,11 +16,10 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let mut start = 0; // of the bytes not yet written
     let mut i = 0;
     while i < bytes.len() {
-        // Sixteen bytes at a time while none needs escaping (vector code).
-        if let Some(chunk) = bytes.get(i..i + 16)
-            && !chunk.iter().fold(false, |any, &b| any | needs_escape(b))
-        {
-            i += 16;
+        // Sixteen bytes at a time while none needs escaping.
+        let plain = ok_chunks_len(&bytes[i..], |b| !needs_escape(b));
+        if plain > 0 {
+            i += plain;
             continue;
         }
         let b = bytes[i];
@@ -63,13 +63,21 @@ fn write_usize(out: &mut Vec<u8>, n: usize) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
-/// Appends `edits` as a JSON array, as `serde_json` writes `Vec<Edit>`.
-pub fn write_edits(out: &mut Vec<u8>, edits: &[Edit]) {
+/// Appends `items` as a JSON array, each written by `write`.
+fn write_array<T>(out: &mut Vec<u8>, items: &[T], mut write: impl FnMut(&mut Vec<u8>, &T)) {
     out.push(b'[');
-    for (i, e) in edits.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
+        write(out, item);
+    }
+    out.push(b']');
+}
+
+/// Appends `edits` as a JSON array, as `serde_json` writes `Vec<Edit>`.
+pub fn write_edits(out: &mut Vec<u8>, edits: &[Edit]) {
+    write_array(out, edits, |out, e| {
         out.extend_from_slice(b"{\"stage\":");
         write_str(out, &e.stage);
         out.extend_from_slice(b",\"rule\":");
@@ -103,17 +111,12 @@ pub fn write_edits(out: &mut Vec<u8>, edits: &[Edit]) {
         out.extend_from_slice(b",\"new\":");
         write_str(out, &e.new);
         out.push(b'}');
-    }
-    out.push(b']');
+    });
 }
 
 /// Appends `blocks` as `serde_json` writes `Vec<Block>`.
 pub fn write_blocks(out: &mut Vec<u8>, blocks: &[Block]) {
-    out.push(b'[');
-    for (i, b) in blocks.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    write_array(out, blocks, |out, b| {
         out.extend_from_slice(match b.kind {
             BlockKind::Title => b"{\"kind\":\"title\",\"start\":",
             BlockKind::Dek => b"{\"kind\":\"dek\",\"start\":",
@@ -124,17 +127,12 @@ pub fn write_blocks(out: &mut Vec<u8>, blocks: &[Block]) {
         out.extend_from_slice(b",\"end\":");
         write_usize(out, b.end);
         out.push(b'}');
-    }
-    out.push(b']');
+    });
 }
 
 /// Appends `entities` as `serde_json` writes `Vec<Entity>`.
 pub fn write_entities(out: &mut Vec<u8>, entities: &[Entity]) {
-    out.push(b'[');
-    for (i, e) in entities.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    write_array(out, entities, |out, e| {
         out.extend_from_slice(b"{\"start\":");
         write_usize(out, e.start);
         out.extend_from_slice(b",\"end\":");
@@ -150,8 +148,7 @@ pub fn write_entities(out: &mut Vec<u8>, entities: &[Entity]) {
         } else {
             b",\"normalized\":false}"
         });
-    }
-    out.push(b']');
+    });
 }
 
 #[cfg(test)]

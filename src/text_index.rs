@@ -76,6 +76,17 @@ pub fn count_chars(bytes: &[u8]) -> usize {
         .sum()
 }
 
+/// The length of the run of whole 16-byte chunks at the start of `bytes`
+/// whose bytes all pass `ok`: a test written without branches over a
+/// chunk compiles to vector code, so long runs are passed over quickly.
+pub fn ok_chunks_len(bytes: &[u8], ok: impl Fn(u8) -> bool) -> usize {
+    bytes
+        .chunks_exact(16)
+        .take_while(|chunk| chunk.iter().fold(true, |all, &b| all & ok(b)))
+        .count()
+        * 16
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +113,16 @@ mod tests {
                 text[..end].chars().count()
             );
         }
+    }
+
+    #[test]
+    fn ok_chunks_stop_at_the_chunk_of_the_first_other_byte() {
+        let ascii = |b: u8| b < 0x80;
+        for n in 0..50 {
+            let text = format!("{}é{}", "a".repeat(n), "b".repeat(40));
+            assert_eq!(ok_chunks_len(text.as_bytes(), ascii), n / 16 * 16);
+        }
+        assert_eq!(ok_chunks_len(&[b'a'; 40], ascii), 32);
     }
 
     #[test]

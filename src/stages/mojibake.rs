@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use crate::edits::{Change, StageCtx};
 use crate::stages::{Group, RuleDoc, RuleInfo, Stage};
+use crate::text_index::ok_chunks_len;
 
 /// Options of the `mojibake` stage (none besides `enabled`).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -489,12 +490,7 @@ impl Stage for Mojibake {
 /// The length of the ASCII text `bytes` starts with: 16 bytes at a time
 /// (vector code), then byte by byte.
 fn ascii_len(bytes: &[u8]) -> usize {
-    let mut i = 0;
-    while let Some(chunk) = bytes.get(i..i + 16)
-        && chunk.iter().fold(0, |all, &b| all | b) < 0x80
-    {
-        i += 16;
-    }
+    let i = ok_chunks_len(bytes, |b| b < 0x80);
     i + bytes[i..].iter().take_while(|&&b| b < 0x80).count()
 }
 

@@ -14,6 +14,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 use crate::edits::{Change, StageCtx};
 use crate::stages::mojibake::{CP1252_HIGH, cp1252_byte};
 use crate::stages::{Group, OptionDoc, RuleDoc, RuleInfo, Stage};
+use crate::text_index::ok_chunks_len;
 
 /// Options of the `unicode` stage; each switches one family of fixes.
 #[derive(Clone, Debug, Deserialize)]
@@ -476,10 +477,9 @@ fn chars_from_u0300(s: &str) -> impl Iterator<Item = char> + '_ {
     let mut i = 0;
     std::iter::from_fn(move || {
         while i < bytes.len() {
-            if let Some(chunk) = bytes.get(i..i + 16)
-                && chunk.iter().fold(0, |max, &b| max.max(b)) < 0xCC
-            {
-                i += 16;
+            let below = ok_chunks_len(&bytes[i..], |b| b < 0xCC);
+            if below > 0 {
+                i += below;
                 continue;
             }
             if bytes[i] >= 0xCC {

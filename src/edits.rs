@@ -201,12 +201,13 @@ struct Splice {
 }
 
 impl Splice {
-    fn len(&self) -> usize {
-        self.end - self.start
-    }
-
     fn is_empty(&self) -> bool {
         self.start == self.end
+    }
+
+    /// How much longer the text became.
+    fn delta(&self) -> isize {
+        self.new_len as isize - (self.end - self.start) as isize
     }
 }
 
@@ -315,7 +316,7 @@ impl SourceMap {
             if let Some(s) = self.replaced_around(b) {
                 b = s.end();
             }
-            let delta = c.new_len as isize - c.len() as isize;
+            let delta = c.delta();
             match groups.last_mut() {
                 Some(g) if a < g.old.end => {
                     let grown = b.max(g.old.end);
@@ -422,7 +423,7 @@ impl<'c> PosMapper<'c> {
         let mut d = 0isize;
         for c in changes {
             delta_before.push(d);
-            d += c.new_len as isize - c.len() as isize;
+            d += c.delta();
         }
         delta_before.push(d);
         PosMapper {
@@ -512,12 +513,7 @@ impl WorkDoc {
         let mut c = 0;
         for &p in positions {
             while c < self.last_changes.len() && self.last_changes[c].end <= p {
-                let Splice {
-                    start,
-                    end,
-                    new_len,
-                } = self.last_changes[c];
-                delta += new_len as isize - (end - start) as isize;
+                delta += self.last_changes[c].delta();
                 c += 1;
             }
             let p = match self.last_changes.get(c) {
@@ -528,14 +524,9 @@ impl WorkDoc {
             out.push((p as isize + delta) as usize);
         }
         let mut delta = 0isize;
-        for &Splice {
-            start,
-            end,
-            new_len,
-        } in &self.last_changes
-        {
-            out.push((start as isize + delta) as usize);
-            delta += new_len as isize - (end - start) as isize;
+        for s in &self.last_changes {
+            out.push((s.start as isize + delta) as usize);
+            delta += s.delta();
         }
         out.sort_unstable();
         out.dedup();

@@ -64,15 +64,16 @@ impl<'a> TextIndex<'a> {
 /// Code points in a UTF-8 byte slice: every byte that is not a continuation
 /// byte starts one.
 pub fn count_chars(bytes: &[u8]) -> usize {
-    // Counted in byte-wide lanes, 255 bytes at a time (a byte counter
-    // cannot overflow there), which the compiler turns into vector code.
+    count_bytes(bytes, |b| (b as i8) >= -0x40)
+}
+
+/// The bytes of `bytes` that pass `ok`, counted in byte-wide lanes 255
+/// bytes at a time (a byte counter cannot overflow there): with a test
+/// written without branches, the compiler turns this into vector code.
+pub fn count_bytes(bytes: &[u8], ok: impl Fn(u8) -> bool) -> usize {
     bytes
         .chunks(255)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .fold(0u8, |n, &b| n + u8::from((b as i8) >= -0x40)) as usize
-        })
+        .map(|chunk| chunk.iter().fold(0u8, |n, &b| n + u8::from(ok(b))) as usize)
         .sum()
 }
 

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::config::{self, Config, ConfigError, Located};
 use crate::document::Meta;
 use crate::edits::{Change, StageCtx};
+use crate::text_index::count_bytes;
 
 /// Compiled size limit of one regex: bounds time and memory on hostile
 /// rule packs.
@@ -366,21 +367,16 @@ impl RuleSet {
 }
 
 /// The visible (not white space) characters of `line`, without decoding
-/// it: code points less ASCII white space, counted in byte-wide lanes 255
-/// bytes at a time (vector code), less the white space beyond ASCII, which
-/// always starts with byte C2, E1, E2 or E3.
+/// it: code points less ASCII white space, counted in vector code, less
+/// the white space beyond ASCII, which always starts with byte C2, E1, E2
+/// or E3.
 fn visible_chars(line: &str) -> usize {
     let bytes = line.as_bytes();
-    let upper: usize = bytes
-        .chunks(255)
-        .map(|chunk| {
-            chunk.iter().fold(0u8, |n, &b| {
-                let starts_char = (b as i8) >= -0x40;
-                let ascii_space = b == b' ' || (b'\t'..=b'\r').contains(&b);
-                n + u8::from(starts_char & !ascii_space)
-            }) as usize
-        })
-        .sum();
+    let upper = count_bytes(bytes, |b| {
+        let starts_char = (b as i8) >= -0x40;
+        let ascii_space = (b == b' ') | (b'\t'..=b'\r').contains(&b);
+        starts_char & !ascii_space
+    });
     let wide_spaces = memchr::memchr3_iter(0xC2, 0xE1, 0xE2, bytes)
         .chain(memchr::memchr_iter(0xE3, bytes))
         .filter(|&i| line[i..].chars().next().is_some_and(char::is_whitespace))

@@ -401,15 +401,9 @@ impl Stage for Spelling {
             if pos >= bytes.len() {
                 break;
             }
+            // (After a letter beyond ASCII, `whole_word` says no below.)
             let pair = (bytes[pos] as usize) << 8 | *bytes.get(pos + 1).unwrap_or(&0) as usize;
-            let word_start = self.starts[pair / 64] & (1 << (pair % 64)) != 0
-                && (pos == 0
-                    || bytes[pos - 1].is_ascii()
-                    || !text[..pos]
-                        .chars()
-                        .next_back()
-                        .is_some_and(char::is_alphanumeric));
-            if !word_start {
+            if self.starts[pair / 64] & (1 << (pair % 64)) == 0 {
                 pos += 1;
                 continue;
             }

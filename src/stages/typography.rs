@@ -239,11 +239,11 @@ impl Typography {
         let mut commas: Vec<usize> = Vec::new();
         let mut french: Vec<usize> = Vec::new(); // « » ; ! ? :
         let mut spaces: Vec<usize> = Vec::new(); // white space
+        let is_space = |c: char| c.is_whitespace() && c != '\n';
         for (i, c) in line.char_indices() {
             let k = eff.len();
             match c {
-                ' ' | '\t' | '\u{B}' | '\u{C}' | '\r' => spaces.push(k),
-                c if !c.is_ascii() && c.is_whitespace() => spaces.push(k),
+                c if is_space(c) => spaces.push(k),
                 '«' | '»' => {
                     guillemets.push(k);
                     french.push(k);
@@ -260,7 +260,6 @@ impl Typography {
         let (starts, eff) = (&*starts, eff);
         let n = eff.len();
         let span = |i: usize| starts[i]..starts[i + 1];
-        let is_space = |c: char| c.is_whitespace() && c != '\n';
         let r = &self.rules;
 
         if self.french() && self.config.guillemets {

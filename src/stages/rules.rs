@@ -120,6 +120,11 @@ pub struct RuleSpec {
     /// labels, kickers).
     #[serde(default)]
     pub first_lines: Option<usize>,
+    /// Apply only to lines with at most N visible characters. Cheaper than
+    /// a counted repetition like `.{0,100}`, which multiplies the states
+    /// of the lazy DFA that runs all rules of a scope at once.
+    #[serde(default)]
+    pub max_chars: Option<usize>,
 }
 
 /// A compiled rule.
@@ -307,21 +312,25 @@ impl RuleSet {
         self.match_suffix_at(line, 0)
     }
 
-    /// May rule `rule` apply to the `index`-th non-empty line?
-    fn applies(&self, rule: usize, index: usize) -> bool {
-        self.rules[rule].spec.first_lines.is_none_or(|n| index < n)
+    /// May rule `rule` apply to `line`, the `index`-th non-empty line?
+    fn applies(&self, rule: usize, index: usize, line: &str) -> bool {
+        let spec = &self.rules[rule].spec;
+        spec.first_lines.is_none_or(|n| index < n)
+            && spec
+                .max_chars
+                .is_none_or(|n| line.len() <= n || visible_chars(line) <= n)
     }
 
     fn match_line_at(&self, line: &str, index: usize) -> Option<Hit> {
         if line.len() > self.max_line_chars && visible_chars(line) > self.max_line_chars {
             return None;
         }
-        let rule = self.line.first(line, |r| self.applies(r, index))?;
+        let rule = self.line.first(line, |r| self.applies(r, index, line))?;
         self.hit(rule, line, 0)
     }
 
     fn match_prefix_at(&self, line: &str, index: usize) -> Option<Hit> {
-        let rule = self.prefix.first(line, |r| self.applies(r, index))?;
+        let rule = self.prefix.first(line, |r| self.applies(r, index, line))?;
         self.hit(rule, line, 0)
     }
 
@@ -332,7 +341,7 @@ impl RuleSet {
         }
         let rule = self
             .suffix
-            .first(&line[from..], |r| self.applies(r, index))?;
+            .first(&line[from..], |r| self.applies(r, index, line))?;
         self.hit(rule, line, from)
     }
 
@@ -670,6 +679,7 @@ mod tests {
     fn every_rule_fires_on_its_examples_and_no_rule_on_counter_examples() {
         let sets = builtin();
         assert_eq!(sets.len(), 2);
+        let counted = regex::Regex::new(r"\{\d*,\d{3,}\}").unwrap();
         let mut problems = Vec::new();
         for (stage, set) in &sets {
             for (i, rule) in set.rules.iter().enumerate() {
@@ -683,6 +693,10 @@ mod tests {
                 assert!(
                     !pattern.replace(r"(?-u:\b)", "").contains(r"\b"),
                     "{id} uses a Unicode \\b: write (?-u:\\b) to keep the fast engine"
+                );
+                assert!(
+                    !counted.is_match(pattern),
+                    "{id} has a counted repetition of 100 or more: use .* and max_chars"
                 );
                 for example in &rule.spec.examples {
                     match first_hit(set, example) {
@@ -708,6 +722,26 @@ mod tests {
             }
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn max_chars_counts_visible_characters_of_the_line() {
+        let pack: PackFile = config::parse_data(
+            "rules:\n  - id: tail\n    kind: junk\n    match: line\n    max_chars: 14\n    \
+             regex: '.*droits\\s+réservés'\n    description: test\n",
+            "t.yaml",
+        )
+        .unwrap();
+        let rules = RuleSet::new(
+            pack.rules
+                .iter()
+                .map(|s| compile(s, "t.yaml").unwrap())
+                .collect(),
+        );
+        // 14 visible characters, however many spaces.
+        assert!(rules.match_line("droits réservés").is_some());
+        assert!(rules.match_line("droits \u{A0}  \t réservés").is_some());
+        assert!(rules.match_line("Tous droits réservés").is_none());
     }
 
     #[test]

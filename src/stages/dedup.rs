@@ -6,6 +6,7 @@
 //! word trigrams, banded (LSH) so that only likely pairs are compared, then
 //! checked with the exact Jaccard similarity. Linear in the document.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Range;
@@ -100,6 +101,10 @@ impl Dedup {
         })
     }
 }
+
+/// Characters of a key's start hashed for every paragraph; the whole key
+/// is hashed only when two paragraphs start alike.
+const KEY_START_CHARS: usize = 64;
 
 /// Letters and digits only, lower-cased: the comparison key.
 fn key(s: &str) -> String {
@@ -278,6 +283,14 @@ impl Stage for Dedup {
         // Hash of each paragraph's key -> the paragraphs with that hash.
         let mut seen: HashMap<u64, Vec<Range<usize>>, FixedState> =
             HashMap::with_hasher(FixedState);
+        // Most paragraphs are seen once: a hash of the start of the key
+        // tells them apart without reading them whole. Hash of a key start
+        // -> the first paragraph with it, until a second one comes; then
+        // both go by the hash of their whole key (`seen`). (Near-duplicate
+        // search reads every paragraph whole anyway.)
+        let mut starts: HashMap<u64, Option<Range<usize>>, FixedState> =
+            HashMap::with_hasher(FixedState);
+        let start_chars = self.config.min_chars.max(KEY_START_CHARS);
         let mut kept: Vec<HashSet<u64>> = Vec::new();
         let mut buckets: HashMap<(usize, u64), Vec<usize>, FixedState> =
             HashMap::with_hasher(FixedState);
@@ -288,10 +301,25 @@ impl Stage for Dedup {
             let next = (end + 1).min(text.len());
             let line: Range<usize> = start..end;
             start = if end == text.len() { text.len() } else { next };
-            let (hash, chars) = key_hash(&text[line.clone()]);
+            let (start_hash, chars) = key_hash_upto(&text[line.clone()], start_chars);
             if chars < self.config.min_chars {
                 continue;
             }
+            if !near {
+                match starts.entry(start_hash) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(Some(line.clone()));
+                        continue;
+                    }
+                    Entry::Occupied(mut slot) => {
+                        if let Some(first) = slot.get_mut().take() {
+                            let (first_hash, _) = key_hash(&text[first.clone()]);
+                            seen.entry(first_hash).or_default().push(first);
+                        }
+                    }
+                }
+            }
+            let (hash, _) = key_hash(&text[line.clone()]);
             // Same hash: compare the keys themselves before removing.
             let candidates = seen.entry(hash).or_default();
             let key_here = || key(&text[line.clone()]);
@@ -410,6 +438,20 @@ mod tests {
         assert_eq!(
             out,
             format!("{a}\n\nAutre paragraphe assez long pour compter dans la comparaison.\nFin.")
+        );
+    }
+
+    #[test]
+    fn paragraphs_that_only_start_alike_stay() {
+        // The same first 100 letters; only the ends tell them apart.
+        let start = "Le chef de la force Al-Qods a été tué à Bagdad vendredi matin par une frappe de drone américaine près de l’aéroport";
+        let a = format!("{start}, a annoncé le Pentagone.");
+        let b = format!("{start}, a confirmé Téhéran.");
+        let c = format!("{start} , a annoncé le PENTAGONE !");
+        let input = format!("{a}\n{b}\n{a}\n{c}\n{b}\nFin.");
+        assert_eq!(
+            run(DedupConfig::default(), &input),
+            format!("{a}\n{b}\nFin.")
         );
     }
 

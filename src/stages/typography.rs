@@ -217,28 +217,27 @@ impl Typography {
         Some(want)
     }
 
-    /// One line; `starts` (where each character starts, then where the
-    /// line ends) and `eff` are buffers reused from line to line.
+    /// One line, with buffers reused from line to line.
     fn line(
         &self,
         text: &str,
         (start, end): (usize, usize),
         changes: &mut Vec<Change>,
-        starts: &mut Vec<usize>,
-        eff: &mut Vec<char>,
+        buffers: &mut LineBuffers,
     ) {
         let line = &text[start..end];
-        starts.clear();
-        eff.clear();
+        buffers.clear();
+        let LineBuffers {
+            starts,
+            eff,
+            guillemets,
+            apostrophes,
+            commas,
+            french,
+            spaces,
+        } = buffers;
         starts.reserve(line.len() + 1);
         eff.reserve(line.len());
-        // Where the characters the passes below act on are (as indices in
-        // `eff`): each pass visits those, not the whole line.
-        let mut guillemets: Vec<usize> = Vec::new();
-        let mut apostrophes: Vec<usize> = Vec::new();
-        let mut commas: Vec<usize> = Vec::new();
-        let mut french: Vec<usize> = Vec::new(); // « » ; ! ? :
-        let mut spaces: Vec<usize> = Vec::new(); // white space
         let is_space = |c: char| c.is_whitespace() && c != '\n';
         for (i, c) in line.char_indices() {
             let k = eff.len();
@@ -266,7 +265,7 @@ impl Typography {
             let next_visible =
                 |eff: &[char], i: usize| eff[i..].iter().copied().find(|&c| !is_space(c));
             let mut open = false;
-            for &i in &guillemets {
+            for &i in guillemets.iter() {
                 match eff[i] {
                     '«' => {
                         let next = next_visible(eff, i + 1);
@@ -366,7 +365,7 @@ impl Typography {
             }
         }
         if self.french() {
-            for &i in &french {
+            for &i in french.iter() {
                 let prev = (i > 0).then(|| eff[i - 1]);
                 let next = eff.get(i + 1).copied();
                 let glued_before = prev.is_some_and(|p| !is_space(p));
@@ -452,6 +451,37 @@ fn may_change(text: &str) -> bool {
     false
 }
 
+/// What [`Typography::line`] knows of a line, kept from line to line so
+/// that its vectors are allocated once per document.
+#[derive(Default)]
+struct LineBuffers {
+    /// Where each character starts, then where the line ends.
+    starts: Vec<usize>,
+    /// The characters, as the passes have set them so far.
+    eff: Vec<char>,
+    // Where the characters the passes act on are (indices in `eff`): each
+    // pass visits those, not the whole line.
+    guillemets: Vec<usize>,
+    apostrophes: Vec<usize>,
+    commas: Vec<usize>,
+    /// « » ; ! ? :
+    french: Vec<usize>,
+    /// White space.
+    spaces: Vec<usize>,
+}
+
+impl LineBuffers {
+    fn clear(&mut self) {
+        self.starts.clear();
+        self.eff.clear();
+        self.guillemets.clear();
+        self.apostrophes.clear();
+        self.commas.clear();
+        self.french.clear();
+        self.spaces.clear();
+    }
+}
+
 impl Stage for Typography {
     fn name(&self) -> &'static str {
         "typography"
@@ -463,7 +493,7 @@ impl Stage for Typography {
 
     fn process(&self, ctx: &mut StageCtx<'_>) {
         let text = ctx.text;
-        let (mut starts, mut eff) = (Vec::new(), Vec::new());
+        let mut buffers = LineBuffers::default();
         let mut start = 0;
         loop {
             let end =
@@ -475,7 +505,7 @@ impl Stage for Typography {
                 let lead = line.len() - line.trim_start().len();
                 let content = (start + lead, start + lead + line.trim().len());
                 if may_change(&text[content.0..content.1]) {
-                    self.line(text, content, &mut ctx.changes, &mut starts, &mut eff);
+                    self.line(text, content, &mut ctx.changes, &mut buffers);
                 }
             }
             if end == text.len() {
@@ -525,8 +555,7 @@ mod tests {
                     line,
                     (0, line.len()),
                     &mut changes,
-                    &mut Vec::new(),
-                    &mut Vec::new(),
+                    &mut LineBuffers::default(),
                 );
                 changes.len()
             })

@@ -11,6 +11,8 @@
 //! other, and a writer thread writes them. At most a few batches are in
 //! flight, so memory does not grow with the size of the corpus.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,9 +22,10 @@ use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-
-use serde::Serialize;
 
 use crate::document::{CleanDocument, InputInfo, Meta};
 use crate::json_writer;
@@ -341,20 +344,20 @@ fn clean_line(pipeline: &Pipeline, line: &Line, text_field: &str) -> Cleaned {
         Ok(text) => text,
         Err(message) => return bad(message.clone()),
     };
-    let mut record: Map<String, Value> = match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => map,
-        Ok(other) => return bad(format!("not a JSON object but {}", kind(&other))),
-        Err(e) => return bad(format!("not JSON: {e}")),
+    let mut record = match parse_record(text, text_field) {
+        Ok(record) => record,
+        Err(message) => return bad(message),
     };
-    // Taken out of the record (the clean text goes back in its place).
-    let text = match record.get_mut(text_field) {
-        Some(Value::String(s)) => std::mem::take(s),
-        Some(other) => return bad(format!("`{text_field}` is {}, not a string", kind(other))),
+    let text = match record.take_text() {
+        Some(Ok(text)) => text,
+        Some(Err(kind)) => return bad(format!("`{text_field}` is {kind}, not a string")),
         None => return bad(format!("no `{text_field}` field")),
     };
-    let id = match record.get("id") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
+    let id = match record.raw("id").map(RawValue::get) {
+        Some(raw) if raw.starts_with('"') => {
+            serde_json::from_str::<String>(raw).unwrap_or_default()
+        }
+        Some(raw) if raw.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => raw.to_string(),
         _ => format!("{}:{}", line.source, line.number),
     };
     let text_in = text.len() as u64;
@@ -365,21 +368,23 @@ fn clean_line(pipeline: &Pipeline, line: &Line, text_field: &str) -> Cleaned {
     doc.id = id;
     let edits = doc.edits_per_stage();
     let text_out = doc.text.len() as u64;
-    record.remove(ANNOTATIONS_FIELD);
-    // The record with the clean text in its place, then the annotations as
-    // its last field, written straight from the document: the text and the
-    // edit log by `json_writer`, the rest by serde. Annotated records are
-    // about four times the size of their text: one allocation instead of a
-    // dozen doublings.
+    // The record with the clean text in its place (the other fields as
+    // they were written), then the annotations as its last field, written
+    // straight from the document: the text and the edit log by
+    // `json_writer`, the rest by serde. Annotated records are about four
+    // times the size of their text: one allocation instead of a dozen
+    // doublings.
     let mut json = Vec::with_capacity(4 * text_in as usize + 1024);
     json.push(b'{');
-    for (key, value) in &record {
+    for (key, value) in &record.fields {
+        if key == ANNOTATIONS_FIELD {
+            continue;
+        }
         json_writer::write_str(&mut json, key);
         json.push(b':');
-        if key == text_field {
-            json_writer::write_str(&mut json, &doc.text);
-        } else if let Err(e) = serde_json::to_writer(&mut json, value) {
-            return bad(e.to_string());
+        match value {
+            Field::Raw(raw) => json.extend_from_slice(raw.get().as_bytes()),
+            Field::Text(_) => json_writer::write_str(&mut json, &doc.text),
         }
         json.push(b',');
     }
@@ -406,20 +411,20 @@ fn clean_line(pipeline: &Pipeline, line: &Line, text_field: &str) -> Cleaned {
 /// other fields as they were. Returns the record as one JSON line (without
 /// its line end).
 pub fn restore_record(line: &str, text_field: &str) -> Result<String, String> {
-    let mut record: Map<String, Value> = match serde_json::from_str(line) {
-        Ok(Value::Object(map)) => map,
-        Ok(other) => return Err(format!("not a JSON object but {}", kind(&other))),
-        Err(e) => return Err(format!("not JSON: {e}")),
+    let mut record = parse_record(line, text_field)?;
+    let annotations = match record.raw(ANNOTATIONS_FIELD) {
+        Some(raw) if raw.get().starts_with('{') => raw.get(),
+        _ => {
+            return Err(format!(
+                "no `{ANNOTATIONS_FIELD}` object: not written by lavoir"
+            ));
+        }
     };
-    let Some(Value::Object(mut annotations)) = record.remove(ANNOTATIONS_FIELD) else {
-        return Err(format!(
-            "no `{ANNOTATIONS_FIELD}` object: not written by lavoir"
-        ));
+    let Some(Ok(text)) = record.take_text() else {
+        return Err(format!("no `{text_field}` string"));
     };
-    let text = match record.get(text_field) {
-        Some(Value::String(s)) => s.clone(),
-        _ => return Err(format!("no `{text_field}` string")),
-    };
+    let mut annotations: Map<String, Value> =
+        serde_json::from_str(annotations).map_err(|e| e.to_string())?;
     annotations.insert("id".into(), Value::String(String::new()));
     annotations.insert("text".into(), Value::String(text));
     let doc: CleanDocument = serde_json::from_value(Value::Object(annotations))
@@ -427,8 +432,37 @@ pub fn restore_record(line: &str, text_field: &str) -> Result<String, String> {
     let original = doc
         .restore()
         .map_err(|e| format!("the edit log does not fit the text: {e}"))?;
-    record.insert(text_field.to_string(), Value::String(original));
-    serde_json::to_string(&record).map_err(|e| e.to_string())
+    let mut json = Vec::with_capacity(line.len());
+    json.push(b'{');
+    for (key, value) in &record.fields {
+        if key == ANNOTATIONS_FIELD {
+            continue;
+        }
+        if json.len() > 1 {
+            json.push(b',');
+        }
+        json_writer::write_str(&mut json, key);
+        json.push(b':');
+        match value {
+            Field::Raw(raw) => json.extend_from_slice(raw.get().as_bytes()),
+            Field::Text(_) => json_writer::write_str(&mut json, &original),
+        }
+    }
+    json.push(b'}');
+    String::from_utf8(json).map_err(|e| e.to_string())
+}
+
+/// The fields of the JSON object on `line`, or why it is not one.
+fn parse_record<'a>(line: &'a str, text_field: &str) -> Result<RawRecord<'a>, String> {
+    let mut de = serde_json::Deserializer::from_str(line);
+    RecordSeed { text_field }
+        .deserialize(&mut de)
+        .and_then(|record| de.end().map(|()| record))
+        .map_err(|e| match serde_json::from_str::<Value>(line) {
+            Ok(other) if !other.is_object() => format!("not a JSON object but {}", kind(&other)),
+            Ok(_) => e.to_string(),
+            Err(e) => format!("not JSON: {e}"),
+        })
 }
 
 fn cancelled(options: &JsonlOptions) -> bool {
@@ -436,6 +470,162 @@ fn cancelled(options: &JsonlOptions) -> bool {
         .cancel
         .as_ref()
         .is_some_and(|c| c.load(Ordering::Relaxed))
+}
+
+/// A JSON object read without building its values: each field's value is
+/// its JSON text, borrowed from the line, so the fields lavoir does not
+/// touch go out exactly as they came in; only the text field is read (as
+/// a string, when it is one). As with serde_json's map, a key given twice
+/// keeps its first place and its last value.
+struct RawRecord<'a> {
+    fields: Vec<(Cow<'a, str>, Field<'a>)>,
+}
+
+enum Field<'a> {
+    Raw(&'a RawValue),
+    /// The text field: its string, or what it is instead.
+    Text(Result<String, &'static str>),
+}
+
+impl<'a> RawRecord<'a> {
+    /// The JSON text of field `key` (not the text field).
+    fn raw(&self, key: &str) -> Option<&'a RawValue> {
+        self.fields.iter().find_map(|(k, v)| match v {
+            Field::Raw(raw) if k == key => Some(*raw),
+            _ => None,
+        })
+    }
+
+    /// The text field's string (or what the field is instead), taken out.
+    fn take_text(&mut self) -> Option<Result<String, &'static str>> {
+        self.fields.iter_mut().find_map(|(_, v)| match v {
+            Field::Text(text) => Some(std::mem::replace(text, Ok(String::new()))),
+            Field::Raw(_) => None,
+        })
+    }
+}
+
+/// Reads a [`RawRecord`], knowing which field is the text.
+struct RecordSeed<'f> {
+    text_field: &'f str,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+    type Value = RawRecord<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_> {
+    type Value = RawRecord<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let mut fields: Vec<(Cow<'de, str>, Field<'de>)> = Vec::new();
+        // Where each key is, for records with many fields (a linear search
+        // is quicker for the usual few).
+        let mut index: HashMap<Cow<'de, str>, usize> = HashMap::new();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let value = if key == self.text_field {
+                Field::Text(map.next_value::<TextValue>()?.0)
+            } else {
+                Field::Raw(map.next_value::<&'de RawValue>()?)
+            };
+            let seen = if fields.len() < 16 {
+                fields.iter().position(|(k, _)| *k == key)
+            } else {
+                if index.is_empty() {
+                    index.extend(fields.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)));
+                }
+                index.get(&key).copied()
+            };
+            match seen {
+                Some(i) => fields[i].1 = value,
+                None => {
+                    if !index.is_empty() {
+                        index.insert(key.clone(), fields.len());
+                    }
+                    fields.push((key, value));
+                }
+            }
+        }
+        Ok(RawRecord { fields })
+    }
+}
+
+/// The text field's value: a string, or what it is instead.
+struct TextValue(Result<String, &'static str>);
+
+impl<'de> Deserialize<'de> for TextValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = TextValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<TextValue, E> {
+                Ok(TextValue(Ok(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<TextValue, E> {
+                Ok(TextValue(Ok(v)))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<TextValue, E> {
+                Ok(TextValue(Err("a boolean")))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<TextValue, E> {
+                Ok(TextValue(Err("a number")))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<TextValue, E> {
+                Ok(TextValue(Err("a number")))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<TextValue, E> {
+                Ok(TextValue(Err("a number")))
+            }
+            fn visit_unit<E>(self) -> Result<TextValue, E> {
+                Ok(TextValue(Err("null")))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TextValue, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(TextValue(Err("an array")))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TextValue, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(TextValue(Err("an object")))
+            }
+        }
+        deserializer.deserialize_any(Text)
+    }
+}
+
+/// A key, borrowed from the line unless it holds escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -701,6 +891,77 @@ mod tests {
     }
 
     #[test]
+    fn other_fields_go_out_as_they_came_in() {
+        // Numbers serde_json would rewrite (1.50, a 30-digit integer, 1e3),
+        // escapes, spacing inside values, an escaped key, a key given twice.
+        let input = concat!(
+            r#"{"id": 1e3, "te\u0078t": "Suleimani", "metadata": {"n": 1.50, "big": "#,
+            r#"123456789012345678901234567890, "s": "\u00e9"}, "x": 1, "x": [2 , 3]}"#,
+            "\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let inp = dir.path().join("in.jsonl");
+        let out = dir.path().join("out.jsonl");
+        std::fs::write(&inp, input).unwrap();
+        let options = JsonlOptions::default();
+        let output = Output::create(&out).unwrap();
+        run(&Pipeline::builtin(), &[inp], output, &options, |_| {}).unwrap();
+        let line = std::fs::read_to_string(&out).unwrap();
+        let expected = concat!(
+            r#"{"id":1e3,"text":"Soleimani\n","metadata":{"n": 1.50, "big": "#,
+            r#"123456789012345678901234567890, "s": "\u00e9"},"x":[2 , 3],"lavoir":{"#
+        );
+        assert!(line.starts_with(expected), "{line}");
+        // Restored: the same values, written the same way; only the keys and
+        // the text are written anew (one repeated key once, `\u0078` as x).
+        assert_eq!(
+            restore_record(line.trim_end(), "text").unwrap(),
+            concat!(
+                r#"{"id":1e3,"text":"Suleimani","metadata":{"n": 1.50, "big": "#,
+                r#"123456789012345678901234567890, "s": "\u00e9"},"x":[2 , 3]}"#
+            )
+        );
+    }
+
+    #[test]
+    fn what_is_wrong_with_a_bad_record_is_said() {
+        let input = concat!(
+            "{\"text\": 5}\n",
+            "{\"text\": [1, {\"a\": null}], \"id\": 2}\n",
+            "{\"text\": \"a\"} x\n",
+            "{\"text\": \"a\"\n",
+            "\"text\"\n",
+        );
+        let (lines, result) = run_on(input.as_bytes(), &JsonlOptions::default());
+        assert!(lines.is_empty());
+        let messages: Vec<String> = result.unwrap().bad.into_iter().map(|b| b.message).collect();
+        assert_eq!(messages[0], "`text` is a number, not a string");
+        assert_eq!(messages[1], "`text` is an array, not a string");
+        assert!(
+            messages[2].starts_with("not JSON: trailing characters"),
+            "{}",
+            messages[2]
+        );
+        assert!(messages[3].starts_with("not JSON: EOF"), "{}", messages[3]);
+        assert_eq!(messages[4], "not a JSON object but a string");
+    }
+
+    #[test]
+    fn many_fields_and_repeated_keys() {
+        let fields: String = (0..40).map(|i| format!("\"f{}\":{i},", i % 20)).collect();
+        let input = format!("{{{fields}\"text\":\"a\",\"text\":\"Bagdad\"}}\n");
+        let (lines, result) = run_on(input.as_bytes(), &JsonlOptions::default());
+        assert_eq!(result.unwrap().records, 1);
+        let record = lines[0].as_object().unwrap();
+        let keys: Vec<&str> = record.keys().map(String::as_str).collect();
+        let mut expected: Vec<String> = (0..20).map(|i| format!("f{i}")).collect();
+        expected.extend(["text".to_string(), "lavoir".to_string()]);
+        assert_eq!(keys, expected);
+        assert_eq!(record["f3"], 23, "the last value of a repeated key");
+        assert_eq!(record["text"], "Bagdad\n");
+    }
+
+    #[test]
     fn bad_lines_are_counted_or_fatal() {
         let input = "{\"text\":\"a\"}\nnot json\n{\"id\":1}\n[1]\n{\"text\":\"b\"}\n";
         let (lines, result) = run_on(input.as_bytes(), &JsonlOptions::default());
@@ -709,6 +970,8 @@ mod tests {
         let bad: Vec<u64> = summary.bad.iter().map(|b| b.line).collect();
         assert_eq!(bad, vec![2, 3, 4]);
         assert!(summary.bad[1].message.contains("no `text` field"));
+        assert_eq!(summary.bad[0].message.split(':').next(), Some("not JSON"));
+        assert_eq!(summary.bad[2].message, "not a JSON object but an array");
         let fail = JsonlOptions {
             on_error: OnError::Fail,
             ..JsonlOptions::default()

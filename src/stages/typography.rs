@@ -217,7 +217,9 @@ impl Typography {
         Some(want)
     }
 
-    /// One line, with buffers reused from line to line.
+    /// One line (`text[start..end]`), with buffers reused from line to
+    /// line. Positions are byte offsets in `text`; characters are decoded
+    /// where a pass looks, not all up front.
     fn line(
         &self,
         text: &str,
@@ -225,90 +227,98 @@ impl Typography {
         changes: &mut Vec<Change>,
         buffers: &mut LineBuffers,
     ) {
-        let line = &text[start..end];
         buffers.clear();
         let LineBuffers {
-            starts,
-            eff,
             guillemets,
             apostrophes,
             commas,
             french,
             spaces,
+            flipped,
         } = buffers;
-        starts.reserve(line.len() + 1);
-        eff.reserve(line.len());
-        let is_space = |c: char| c.is_whitespace() && c != '\n';
-        for (i, c) in line.char_indices() {
-            let k = eff.len();
-            match c {
-                c if is_space(c) => spaces.push(k),
-                '«' | '»' => {
-                    guillemets.push(k);
-                    french.push(k);
+        // Where the characters the passes act on are: each pass visits
+        // those, not the whole line.
+        let bytes = text.as_bytes();
+        let mut p = start;
+        while p < end {
+            let b = bytes[p];
+            if b < 0x80 {
+                match b {
+                    b' ' | b'\t' | 0x0B | 0x0C | b'\r' => spaces.push((p, p + 1)),
+                    b'\'' => apostrophes.push(p),
+                    b',' => commas.push(p),
+                    b';' | b'!' | b'?' | b':' => french.push(p),
+                    _ => {}
                 }
-                '\'' => apostrophes.push(k),
-                ',' => commas.push(k),
-                ';' | '!' | '?' | ':' => french.push(k),
+                p += 1;
+                continue;
+            }
+            let c = text[p..].chars().next().expect("char boundary");
+            let len = c.len_utf8();
+            match c {
+                '«' | '»' => {
+                    guillemets.push(p);
+                    french.push(p);
+                }
+                c if is_space(c) => spaces.push((p, p + len)),
                 _ => {}
             }
-            starts.push(start + i);
-            eff.push(c);
+            p += len;
         }
-        starts.push(end);
-        let (starts, eff) = (&*starts, eff);
-        let n = eff.len();
-        let span = |i: usize| starts[i]..starts[i + 1];
+        let line = LineChars {
+            text,
+            start,
+            end,
+            flipped,
+        };
         let r = &self.rules;
 
         if self.french() && self.config.guillemets {
-            let next_visible =
-                |eff: &[char], i: usize| eff[i..].iter().copied().find(|&c| !is_space(c));
+            let next_visible = |p: usize| text[p..end].chars().find(|&c| !is_space(c));
             let mut open = false;
-            for &i in guillemets.iter() {
-                match eff[i] {
+            for &p in guillemets.iter() {
+                let after = p + 2; // « and » are two bytes
+                match line.at(p) {
                     '«' => {
-                        let next = next_visible(eff, i + 1);
+                        let next = next_visible(after);
                         let closes = next.is_none_or(|c| ",.;:!?)]".contains(c));
-                        if open && closes && !would_repair_around(&eff[..i], '»', &eff[i + 1..]) {
-                            eff[i] = '»';
-                            changes.push(Change::replace(span(i), "»", &r.closing));
+                        if open && closes && !line.would_repair_around(p, '»', after) {
+                            line.flipped.guillemets.push((p, '»'));
+                            changes.push(Change::replace(p..after, "»", &r.closing));
                             open = false;
                         } else {
                             open = true;
                         }
                     }
-                    '»' => {
-                        let next = next_visible(eff, i + 1);
+                    _ => {
+                        let next = next_visible(after);
                         // Only after a plain space: » after a no-break space
                         // is the closing form this stage writes.
-                        let starts_word = i == 0 || eff[i - 1] == ' ';
+                        let starts_word = line.before(p).is_none_or(|(_, c)| c == ' ');
                         if !open
                             && starts_word
                             && next.is_some_and(char::is_alphabetic)
-                            && !would_repair_around(&eff[..i], '«', &eff[i + 1..])
+                            && !line.would_repair_around(p, '«', after)
                         {
-                            eff[i] = '«';
-                            changes.push(Change::replace(span(i), "«", &r.opening));
+                            line.flipped.guillemets.push((p, '«'));
+                            changes.push(Change::replace(p..after, "«", &r.opening));
                             open = true;
                         } else {
                             open = false;
                         }
                     }
-                    _ => {}
                 }
             }
         }
 
         if self.config.apostrophes {
-            for &i in apostrophes.iter().filter(|&&i| 0 < i && i + 1 < n) {
-                if eff[i] == '\''
-                    && eff[i - 1].is_alphabetic()
-                    && eff[i + 1].is_alphabetic()
-                    && !would_repair_around(&eff[..i], '’', &eff[i + 1..])
+            for &p in apostrophes.iter() {
+                if line.before(p).is_some_and(|(_, c)| c.is_alphabetic())
+                    && line.after(p + 1).is_some_and(char::is_alphabetic)
+                    && !line.would_repair_around(p, '’', p + 1)
                 {
-                    eff[i] = '’';
-                    changes.push(Change::replace(span(i), "’", &r.apostrophe));
+                    line.flipped.apostrophes.push((p, '’'));
+                    changes.push(Change::replace(p..p + 1, "’", &r.apostrophe));
                 }
             }
         }
@@ -320,88 +330,72 @@ impl Typography {
         // above write none).
         let mut s = 0;
         while s < spaces.len() {
-            let a = spaces[s];
-            let mut i = a;
-            while s < spaces.len() && spaces[s] == i {
+            let (a, mut i) = spaces[s];
+            s += 1;
+            while s < spaces.len() && spaces[s].0 == i {
+                i = spaces[s].1;
                 s += 1;
-                i += 1;
             }
-            if a == 0 || i == n {
+            let (Some((_, prev)), Some(next)) = (line.before(a), line.after(i)) else {
                 continue; // line edges belong to the structure stage
-            }
-            let (prev, next) = (eff[a - 1], eff[i]);
+            };
             if i == a + 1
-                && eff[a] == ' '
+                && bytes[a] == b' '
                 && next.is_alphanumeric()
                 && !matches!(prev, '«' | '(' | '[')
             {
                 continue; // one space between words: the common case
             }
-            let run = &text[starts[a]..starts[i]];
-            if let Some((want, rule)) =
-                self.wanted(eff[a - 1], eff[i], eff.get(i + 1).copied(), run)
+            let run = &text[a..i];
+            let after_next = line.after(line.end_of(i));
+            if let Some((want, rule)) = self.wanted(prev, next, after_next, run)
                 && want != run
-                && !want
-                    .chars()
-                    .next()
-                    .is_some_and(|w| would_repair(eff[a - 1], w))
+                && !want.chars().next().is_some_and(|w| would_repair(prev, w))
             {
-                changes.push(Change::replace(starts[a]..starts[i], want, rule));
+                changes.push(Change::replace(a..i, want, rule));
             }
         }
         // Spaces that are missing altogether: after a comma between
         // letters ("Pentagone,elles"; never between digits: 2,5).
-        for &i in commas.iter().filter(|&&i| 0 < i && i + 1 < n) {
+        for &p in commas.iter() {
             // (The spaces before a comma go, so look past them.)
-            if eff[i] == ','
-                && eff[i + 1].is_alphabetic()
-                && eff[..i]
-                    .iter()
+            if line.after(p + 1).is_some_and(char::is_alphabetic)
+                && text[start..p]
+                    .chars()
                     .rev()
-                    .find(|&&c| !is_space(c))
-                    .is_some_and(|c| c.is_alphabetic())
+                    .find(|&c| !is_space(c))
+                    .is_some_and(char::is_alphabetic)
             {
-                changes.push(Change::insert(span(i).end, " ", &r.space_after));
+                changes.push(Change::insert(p + 1, " ", &r.space_after));
             }
         }
         if self.french() {
-            for &i in french.iter() {
-                let prev = (i > 0).then(|| eff[i - 1]);
-                let next = eff.get(i + 1).copied();
+            for &p in french.iter() {
+                let c = line.at(p);
+                let prev = line.before(p).map(|(_, c)| c);
+                let next = line.after(line.end_of(p));
                 let glued_before = prev.is_some_and(|p| !is_space(p));
-                match eff[i] {
+                match c {
                     '«' if next.is_some_and(|c| !is_space(c)) => {
                         changes.push(Change::insert(
-                            span(i).end,
+                            line.end_of(p),
                             NNBSP.to_string(),
                             &r.guillemet_space,
                         ));
                     }
                     '»' if glued_before && prev != Some('«') => {
-                        changes.push(Change::insert(
-                            span(i).start,
-                            NNBSP.to_string(),
-                            &r.guillemet_space,
-                        ));
+                        changes.push(Change::insert(p, NNBSP.to_string(), &r.guillemet_space));
                     }
                     ';' | '!' | '?'
                         if prev.is_some_and(|p| p.is_alphanumeric() || p == '»' || p == ')')
                             && next.is_none_or(|c| is_space(c) || c == '»' || c == ')') =>
                     {
-                        changes.push(Change::insert(
-                            span(i).start,
-                            NNBSP.to_string(),
-                            &r.punctuation_space,
-                        ));
+                        changes.push(Change::insert(p, NNBSP.to_string(), &r.punctuation_space));
                     }
                     ':' if prev.is_some_and(|p| p.is_alphabetic() && !would_repair(p, NBSP))
                         && next.is_none_or(|c| is_space(c) || c == '»') =>
                     {
-                        changes.push(Change::insert(
-                            span(i).start,
-                            NBSP.to_string(),
-                            &r.punctuation_space,
-                        ));
+                        changes.push(Change::insert(p, NBSP.to_string(), &r.punctuation_space));
                     }
                     _ => {}
                 }
@@ -451,34 +445,114 @@ fn may_change(text: &str) -> bool {
     false
 }
 
-/// What [`Typography::line`] knows of a line, kept from line to line so
-/// that its vectors are allocated once per document.
+/// White space within a line (not a line end).
+fn is_space(c: char) -> bool {
+    c.is_whitespace() && c != '\n'
+}
+
+/// Where the characters [`Typography::line`] acts on are (byte offsets),
+/// kept from line to line so that its vectors are allocated once per
+/// document.
 #[derive(Default)]
 struct LineBuffers {
-    /// Where each character starts, then where the line ends.
-    starts: Vec<usize>,
-    /// The characters, as the passes have set them so far.
-    eff: Vec<char>,
-    // Where the characters the passes act on are (indices in `eff`): each
-    // pass visits those, not the whole line.
     guillemets: Vec<usize>,
     apostrophes: Vec<usize>,
     commas: Vec<usize>,
     /// « » ; ! ? :
     french: Vec<usize>,
-    /// White space.
-    spaces: Vec<usize>,
+    /// White space: where each character starts and ends.
+    spaces: Vec<(usize, usize)>,
+    flipped: Flipped,
+}
+
+/// The characters the passes have changed so far, each list in order of
+/// position.
+#[derive(Default)]
+struct Flipped {
+    /// Guillemets turned round.
+    guillemets: Vec<(usize, char)>,
+    /// Straight apostrophes made curly.
+    apostrophes: Vec<(usize, char)>,
 }
 
 impl LineBuffers {
     fn clear(&mut self) {
-        self.starts.clear();
-        self.eff.clear();
         self.guillemets.clear();
         self.apostrophes.clear();
         self.commas.clear();
         self.french.clear();
         self.spaces.clear();
+        self.flipped.guillemets.clear();
+        self.flipped.apostrophes.clear();
+    }
+}
+
+/// The characters of one line as the passes have set them so far: the
+/// text, but for the characters in `flipped`.
+struct LineChars<'a> {
+    text: &'a str,
+    start: usize,
+    end: usize,
+    flipped: &'a mut Flipped,
+}
+
+impl LineChars<'_> {
+    /// The character at byte `p` (a character start inside the line).
+    fn at(&self, p: usize) -> char {
+        let find = |list: &[(usize, char)]| {
+            list.binary_search_by_key(&p, |&(q, _)| q)
+                .ok()
+                .map(|i| list[i].1)
+        };
+        find(&self.flipped.guillemets)
+            .or_else(|| find(&self.flipped.apostrophes))
+            .unwrap_or_else(|| self.text[p..].chars().next().expect("char boundary"))
+    }
+
+    /// Where the character at byte `p` ends in the text (a flipped
+    /// apostrophe is longer than the one in the text).
+    fn end_of(&self, p: usize) -> usize {
+        p + self.text[p..].chars().next().map_or(0, char::len_utf8)
+    }
+
+    /// The character starting at byte `p`, if the line goes on there.
+    fn after(&self, p: usize) -> Option<char> {
+        (p < self.end).then(|| self.at(p))
+    }
+
+    /// The character ending at byte `p`, with where it starts.
+    fn before(&self, p: usize) -> Option<(usize, char)> {
+        let c = self.text[self.start..p].chars().next_back()?;
+        let q = p - c.len_utf8();
+        Some((q, self.at(q)))
+    }
+
+    /// [`would_repair_around`] for `c` in place of the character from
+    /// byte `p` to byte `after`, with the three characters either side.
+    fn would_repair_around(&self, p: usize, c: char, after: usize) -> bool {
+        let mut before = ['\0'; 3];
+        let mut n_before = 0;
+        let mut q = p;
+        while n_before < 3 {
+            let Some((start, ch)) = self.before(q) else {
+                break;
+            };
+            n_before += 1;
+            before[3 - n_before] = ch;
+            q = start;
+        }
+        let mut next = ['\0'; 3];
+        let mut n_after = 0;
+        let mut q = after;
+        while n_after < 3 {
+            let Some(ch) = self.after(q) else {
+                break;
+            };
+            next[n_after] = ch;
+            n_after += 1;
+            q = self.end_of(q);
+        }
+        would_repair_around(&before[3 - n_before..], c, &next[..n_after])
     }
 }
 

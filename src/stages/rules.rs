@@ -318,11 +318,11 @@ impl RuleSet {
         spec.first_lines.is_none_or(|n| index < n)
             && spec
                 .max_chars
-                .is_none_or(|n| line.len() <= n || visible_chars(line) <= n)
+                .is_none_or(|n| !more_visible_chars_than(line, n))
     }
 
     fn match_line_at(&self, line: &str, index: usize) -> Option<Hit> {
-        if line.len() > self.max_line_chars && visible_chars(line) > self.max_line_chars {
+        if more_visible_chars_than(line, self.max_line_chars) {
             return None;
         }
         let rule = self.line.first(line, |r| self.applies(r, index, line))?;
@@ -375,22 +375,44 @@ impl RuleSet {
     }
 }
 
-/// The visible (not white space) characters of `line`, without decoding
-/// it: code points less ASCII white space, counted in vector code, less
-/// the white space beyond ASCII, which always starts with byte C2, E1, E2
-/// or E3.
-fn visible_chars(line: &str) -> usize {
-    let bytes = line.as_bytes();
-    let upper = count_bytes(bytes, |b| {
+/// Has `line` more than `n` visible (not white space) characters? Code
+/// points less ASCII white space, counted in vector code, are an upper
+/// bound; less the bytes that may start white space beyond ASCII (C2, E1,
+/// E2, E3, also counted in vector code), a lower bound. Only when `n` lies
+/// between the two are those characters decoded.
+fn more_visible_chars_than(line: &str, n: usize) -> bool {
+    if line.len() <= n {
+        return false;
+    }
+    let upper = upper_visible_chars(line.as_bytes());
+    if upper <= n {
+        return false;
+    }
+    let wide_leads = count_bytes(line.as_bytes(), |b| {
+        (b == 0xC2) | (b.wrapping_sub(0xE1) < 3)
+    });
+    upper.saturating_sub(wide_leads) > n || visible_chars(line) > n
+}
+
+/// Code points of `bytes` less ASCII white space.
+fn upper_visible_chars(bytes: &[u8]) -> usize {
+    count_bytes(bytes, |b| {
         let starts_char = (b as i8) >= -0x40;
         let ascii_space = (b == b' ') | (b'\t'..=b'\r').contains(&b);
         starts_char & !ascii_space
-    });
+    })
+}
+
+/// The visible (not white space) characters of `line`, without decoding
+/// it: code points less ASCII white space, less the white space beyond
+/// ASCII, which always starts with byte C2, E1, E2 or E3.
+fn visible_chars(line: &str) -> usize {
+    let bytes = line.as_bytes();
     let wide_spaces = memchr::memchr3_iter(0xC2, 0xE1, 0xE2, bytes)
         .chain(memchr::memchr_iter(0xE3, bytes))
         .filter(|&i| line[i..].chars().next().is_some_and(char::is_whitespace))
         .count();
-    upper - wide_spaces
+    upper_visible_chars(bytes) - wide_spaces
 }
 
 /// "(Le Figaro/Nova)" → "Le Figaro/Nova".
@@ -750,6 +772,13 @@ mod tests {
         for end in (0..=line.len()).filter(|&e| line.is_char_boundary(e)) {
             let exact = line[..end].chars().filter(|c| !c.is_whitespace()).count();
             assert_eq!(visible_chars(&line[..end]), exact, "at {end}");
+            for n in [0, exact.saturating_sub(1), exact, exact + 1, end / 2] {
+                assert_eq!(
+                    more_visible_chars_than(&line[..end], n),
+                    exact > n,
+                    "{end} {n}"
+                );
+            }
         }
     }
 

@@ -415,6 +415,11 @@ fn may_change(text: &str) -> bool {
     let line = text.as_bytes();
     let letter = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii_alphabetic() || b >= 0x80);
     for (j, &b) in line.iter().enumerate() {
+        // Most bytes (letters, digits, most punctuation, the bytes inside
+        // a character) can say nothing: one table look passes them.
+        if !MAY_MATTER[usize::from(b)] {
+            continue;
+        }
         let (prev, next) = (j.checked_sub(1).map(|p| &line[p]), line.get(j + 1));
         let yes = match b {
             b'\'' => letter(prev) && letter(next),
@@ -444,6 +449,21 @@ fn may_change(text: &str) -> bool {
     }
     false
 }
+
+/// The bytes [`may_change`] looks at: those its `match` does not pass
+/// over at once.
+const MAY_MATTER: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(
+            b as u8,
+            b'\'' | b',' | b';' | b'!' | b'?' | b':' | 0x00..=0x1F | b' ' | 0xC2 | 0xE1..=0xE3
+        );
+        b += 1;
+    }
+    table
+};
 
 /// White space within a line (not a line end).
 fn is_space(c: char) -> bool {

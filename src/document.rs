@@ -187,7 +187,12 @@ impl Meta {
             }
             "captions" => {
                 let caption = tidy(value);
-                if !self.captions.iter().any(|c| same_caption(c, &caption)) {
+                let words = caption_words(&caption);
+                if !self
+                    .captions
+                    .iter()
+                    .any(|c| same_caption(&caption_words(c), &words))
+                {
                     self.captions.push(caption);
                 }
                 true
@@ -241,18 +246,46 @@ fn tidy(s: &str) -> String {
         .collect()
 }
 
-/// Two captions of the same picture: most of their words are the same
-/// (pages repeat captions with small rewordings).
-fn same_caption(a: &str, b: &str) -> bool {
-    let words = |s: &str| -> std::collections::HashSet<String> {
-        s.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect()
-    };
-    let (a, b) = (words(a), words(b));
-    let union = a.union(&b).count();
-    union > 0 && a.intersection(&b).count() * 10 >= union * 7
+/// The words of a caption, lower-cased, each once: hashed (64-bit FNV-1a
+/// of the lower-cased word) and sorted, so that two captions are compared
+/// without building a string per word.
+fn caption_words(s: &str) -> Vec<u64> {
+    let mut words: Vec<u64> = s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut h = 0xcbf29ce484222325u64;
+            let mut buf = [0u8; 4];
+            for c in w.chars().flat_map(char::to_lowercase) {
+                for &b in c.encode_utf8(&mut buf).as_bytes() {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+                }
+            }
+            h
+        })
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// Two captions of the same picture (given by [`caption_words`]): most of
+/// their words are the same (pages repeat captions with small rewordings).
+fn same_caption(a: &[u64], b: &[u64]) -> bool {
+    let (mut i, mut j, mut common) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - common;
+    union > 0 && common * 10 >= union * 7
 }
 
 /// A byte sequence the decoder could not map to text as it stood, and what
@@ -340,5 +373,47 @@ impl CleanDocument {
             }
         }
         counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caption_reworded_is_kept_once() {
+        let mut meta = Meta::default();
+        let first =
+            "Des manifestants à Bagdad devant l’ambassade, le 31 décembre (crédit photo : REUTERS)";
+        assert!(meta.store("captions", first));
+        // Case, accents written in capitals and a few words differ: the
+        // same picture (at least 70% of the words in common).
+        assert!(meta.store(
+            "captions",
+            "DES MANIFESTANTS À BAGDAD devant l’ambassade le 31 DÉCEMBRE (photo : Reuters)"
+        ));
+        assert!(meta.store(
+            "captions",
+            "Le porte-avions Abraham Lincoln dans le golfe (Photo AFP)"
+        ));
+        assert_eq!(meta.captions.len(), 2, "{:?}", meta.captions);
+        assert_eq!(meta.captions[0], first);
+        // Half the words in common: another picture.
+        assert!(meta.store(
+            "captions",
+            "Des manifestants à Téhéran brûlent un drapeau (AFP)"
+        ));
+        assert_eq!(meta.captions.len(), 3);
+    }
+
+    #[test]
+    fn caption_words_are_lower_cased_and_counted_once() {
+        assert_eq!(
+            caption_words("État état ÉTAT, 2024"),
+            caption_words("2024 état")
+        );
+        assert_eq!(caption_words("État état ÉTAT, 2024").len(), 2);
+        assert!(caption_words("").is_empty());
+        assert!(!same_caption(&[], &[]));
     }
 }

@@ -97,6 +97,8 @@ pub struct Spelling {
     /// The first two bytes of the spellings, a bit per pair: a match can
     /// only start on one of them.
     starts: Box<[u64; 1024]>,
+    /// The first bytes of the spellings.
+    first: [bool; 256],
     patterns: Vec<Pattern>,
     entries: Vec<Entry>,
 }
@@ -228,7 +230,11 @@ impl Spelling {
             table.into_iter().map(|(k, (p, _))| (k, p)).collect();
         listed.sort_by(|a, b| a.0.cmp(&b.0));
         let mut starts = Box::new([0u64; 1024]);
+        let mut first = [false; 256];
         for (form, _) in &listed {
+            if let Some(&b) = form.as_bytes().first() {
+                first[usize::from(b)] = true;
+            }
             let seconds = match *form.as_bytes() {
                 [] => 0..0,
                 [_] => 0..256,
@@ -259,6 +265,7 @@ impl Spelling {
         Ok(Spelling {
             automaton,
             starts,
+            first,
             patterns: listed.into_iter().map(|(_, p)| p).collect(),
             entries,
         })
@@ -385,24 +392,19 @@ impl Stage for Spelling {
         };
         let text = ctx.text;
         let bytes = text.as_bytes();
-        // Spellings are whole words: only a word start on the first two
-        // bytes of one is tried, with an anchored search (the longest
-        // spelling there). Most bytes are passed over with a table look.
+        // Spellings are whole words: only a byte that may start one, not
+        // glued to an ASCII letter or digit, on the first two bytes of a
+        // spelling is tried, with an anchored search (the longest spelling
+        // there). Most bytes are passed over with one table look.
         let mut pos = 0;
-        loop {
-            // Past the rest of a word: a spelling starts after a byte that
-            // is not an ASCII letter or digit.
-            if pos > 0 {
-                pos += bytes[pos - 1..]
-                    .iter()
-                    .position(|&b| !ASCII_WORD[b as usize])
-                    .unwrap_or(bytes.len() - pos);
-            }
-            if pos >= bytes.len() {
-                break;
+        while pos < bytes.len() {
+            let b = bytes[pos];
+            if !self.first[usize::from(b)] || (pos > 0 && ASCII_WORD[usize::from(bytes[pos - 1])]) {
+                pos += 1;
+                continue;
             }
             // (After a letter beyond ASCII, `whole_word` says no below.)
-            let pair = (bytes[pos] as usize) << 8 | *bytes.get(pos + 1).unwrap_or(&0) as usize;
+            let pair = usize::from(b) << 8 | usize::from(*bytes.get(pos + 1).unwrap_or(&0));
             if self.starts[pair / 64] & (1 << (pair % 64)) == 0 {
                 pos += 1;
                 continue;

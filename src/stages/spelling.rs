@@ -220,6 +220,22 @@ impl Spelling {
         if !errors.is_empty() {
             return Err(errors);
         }
+        // A spelling may hold another entity's canonical form ("Mohammed
+        // Chia al-Soudani" holds "al-Soudani"). Written with one of that
+        // entity's variants instead ("Mohammed Chia al-Sudani"), it would
+        // only be half respelled, into a variant matched by the next
+        // cleaning: so it is listed too, for the whole entity.
+        for (form, entity) in closure_spellings(&entries) {
+            for (written, case) in [
+                (form.to_uppercase(), Case::Upper),
+                (capitalize(&form), Case::Capitalized),
+                (form, Case::AsWritten),
+            ] {
+                for form in expand(&written) {
+                    derived.push((form, Pattern { entity, case }));
+                }
+            }
+        }
         // Spellings as written take precedence over derived case forms.
         for (form, pattern) in derived {
             table
@@ -279,6 +295,59 @@ impl Spelling {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// The spellings of each entity with another entity's canonical form, as
+/// a whole word inside them, written as each of that entity's variants
+/// (one replacement per spelling).
+fn closure_spellings(entries: &[Entry]) -> Vec<(String, usize)> {
+    let canonical: HashMap<&str, usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.canonical.as_str(), i))
+        .collect();
+    let mut found = Vec::new();
+    for (entity, entry) in entries.iter().enumerate() {
+        for spelling in std::iter::once(&entry.canonical).chain(&entry.variants) {
+            let spelling = spelling.trim();
+            // Every run of whole words but the spelling itself.
+            let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+            let (mut starts, mut ends) = (Vec::new(), Vec::new());
+            for (i, c) in spelling.char_indices() {
+                let before = spelling[..i].chars().next_back();
+                if c.is_alphanumeric() && !alnum(before) {
+                    starts.push(i);
+                }
+                if !c.is_alphanumeric() && alnum(before) {
+                    ends.push(i);
+                }
+            }
+            ends.push(spelling.len());
+            for &start in &starts {
+                for &end in ends.iter().filter(|&&e| e > start) {
+                    if end - start == spelling.len() {
+                        continue;
+                    }
+                    let Some(&other) = canonical.get(&spelling[start..end]) else {
+                        continue;
+                    };
+                    if other == entity {
+                        continue;
+                    }
+                    for variant in &entries[other].variants {
+                        let form = format!(
+                            "{}{}{}",
+                            &spelling[..start],
+                            variant.trim(),
+                            &spelling[end..]
+                        );
+                        found.push((form, entity));
+                    }
+                }
+            }
+        }
+    }
+    found
 }
 
 /// First letter in capitals.
@@ -543,6 +612,25 @@ mod tests {
         assert!(!done.entities[0].normalized);
         assert_eq!(done.entities[1].surface, "Baghdad");
         assert_eq!((done.entities[1].start, done.entities[1].end), (10, 16));
+    }
+
+    #[test]
+    fn a_full_name_holding_another_entity_is_respelled_whole() {
+        let s = stage(
+            "entities:\n  - canonical: Mohamed Chia al-Soudani\n    type: person\n    variants: [Mohammed Chia al-Soudani]\n  - canonical: al-Soudani\n    type: person\n    variants: [al-Sudani, el-Soudani]\n",
+        );
+        for input in ["Mohammed Chia al-Sudani", "MOHAMMED CHIA EL-SOUDANI"] {
+            let mut doc = WorkDoc::new(input.into());
+            doc.run_stage::<ChangeError>("spelling", |ctx| {
+                s.process(ctx);
+                Ok(())
+            })
+            .unwrap();
+            let done = doc.finish();
+            assert_eq!(done.entities.len(), 1, "{input}");
+            assert_eq!(done.edits.len(), 1, "{input}");
+            assert_eq!(&*done.edits[0].rule, "spelling/Mohamed Chia al-Soudani");
+        }
     }
 
     #[test]

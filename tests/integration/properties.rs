@@ -226,6 +226,10 @@ fn past_fuzz_failures_stay_fixed() {
         // A respelled name ("Quds" -> "Al-Qods") brings a repeated
         // paragraph over `min_chars`: dedup runs last, on the final text.
         b"i\xff\xff\nLe chef de la force Quds a \xc3\xa9t\xc3\xa9 tu\xc3\xa9 \xc3\xa0 Bagdad i matin.\ni\nLechef de la force Quds a \xc3\xa9t\xc3\xa9 tu\xc3\xa9 \xc3\xa0 Bagdad imatin.\nLe ati",
+        // A full name written with another entity's variant inside: only
+        // that part would be respelled, into a variant of the full name.
+        b"Mohammed Chia al-Sudani !",
+        b"MOHAMMED SHIA EL-SOUDANI",
     ];
     // Larger inputs, kept as found, one file each (named after the rule
     // that fired on the second run).

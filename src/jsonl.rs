@@ -376,19 +376,8 @@ fn clean_line(pipeline: &Pipeline, line: &Line, text_field: &str) -> Cleaned {
     // doublings.
     let mut json = Vec::with_capacity(4 * text_in as usize + 1024);
     json.push(b'{');
-    for (key, value) in &record.fields {
-        if key == ANNOTATIONS_FIELD {
-            continue;
-        }
-        json_writer::write_str(&mut json, key);
-        json.push(b':');
-        match value {
-            Field::Raw(raw) => json.extend_from_slice(raw.get().as_bytes()),
-            Field::Text(_) => json_writer::write_str(&mut json, &doc.text),
-        }
-        json.push(b',');
-    }
-    json.push(b'"');
+    record.write_fields(&mut json, &doc.text);
+    json.extend_from_slice(b",\"");
     json.extend_from_slice(ANNOTATIONS_FIELD.as_bytes());
     json.extend_from_slice(b"\":");
     let json = write_annotations(&mut json, &doc).map(|()| {
@@ -434,20 +423,7 @@ pub fn restore_record(line: &str, text_field: &str) -> Result<String, String> {
         .map_err(|e| format!("the edit log does not fit the text: {e}"))?;
     let mut json = Vec::with_capacity(line.len());
     json.push(b'{');
-    for (key, value) in &record.fields {
-        if key == ANNOTATIONS_FIELD {
-            continue;
-        }
-        if json.len() > 1 {
-            json.push(b',');
-        }
-        json_writer::write_str(&mut json, key);
-        json.push(b':');
-        match value {
-            Field::Raw(raw) => json.extend_from_slice(raw.get().as_bytes()),
-            Field::Text(_) => json_writer::write_str(&mut json, &original),
-        }
-    }
+    record.write_fields(&mut json, &original);
     json.push(b'}');
     String::from_utf8(json).map_err(|e| e.to_string())
 }
@@ -494,6 +470,27 @@ impl<'a> RawRecord<'a> {
             Field::Raw(raw) if k == key => Some(*raw),
             _ => None,
         })
+    }
+
+    /// Writes the fields, comma-separated, with `text` as the text field's
+    /// value and without a `lavoir` field: the others as they came in.
+    fn write_fields(&self, json: &mut Vec<u8>, text: &str) {
+        let mut first = true;
+        for (key, value) in &self.fields {
+            if key == ANNOTATIONS_FIELD {
+                continue;
+            }
+            if !first {
+                json.push(b',');
+            }
+            first = false;
+            json_writer::write_str(json, key);
+            json.push(b':');
+            match value {
+                Field::Raw(raw) => json.extend_from_slice(raw.get().as_bytes()),
+                Field::Text(_) => json_writer::write_str(json, text),
+            }
+        }
     }
 
     /// The text field's string (or what the field is instead), taken out.

@@ -4,11 +4,13 @@
 //! All offsets are Unicode code points (as Python, spaCy and dolma count).
 //! The JSON form is documented in `docs/format.md`.
 
+use std::hash::Hasher;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::dates;
+use crate::stages::dedup::Fnv;
 
 /// Version of the JSON document format; bumped on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -246,7 +248,7 @@ fn tidy(s: &str) -> String {
         .collect()
 }
 
-/// The words of a caption, lower-cased, each once: hashed (64-bit FNV-1a
+/// The words of a caption, lower-cased, each once: hashed (dedup's FNV-1a
 /// of the lower-cased word) and sorted, so that two captions are compared
 /// without building a string per word.
 fn caption_words(s: &str) -> Vec<u64> {
@@ -254,14 +256,12 @@ fn caption_words(s: &str) -> Vec<u64> {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| {
-            let mut h = 0xcbf29ce484222325u64;
+            let mut h = Fnv::default();
             let mut buf = [0u8; 4];
             for c in w.chars().flat_map(char::to_lowercase) {
-                for &b in c.encode_utf8(&mut buf).as_bytes() {
-                    h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
-                }
+                h.write(c.encode_utf8(&mut buf).as_bytes());
             }
-            h
+            h.finish()
         })
         .collect();
     words.sort_unstable();

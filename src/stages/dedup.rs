@@ -123,7 +123,7 @@ fn key_hash(s: &str) -> (u64, usize) {
 /// [`key_hash`] of the key's first `limit` characters (or a few more).
 pub(crate) fn key_hash_upto(s: &str, limit: usize) -> (u64, usize) {
     let bytes = s.as_bytes();
-    let mut h = Fnv(0xcbf29ce484222325);
+    let mut h = Fnv::default();
     let mut n = 0;
     let mut buf = [0u8; 4];
     let mut i = 0;
@@ -196,7 +196,7 @@ fn shingles(s: &str) -> HashSet<u64> {
     words
         .windows(n)
         .map(|w| {
-            let mut h = Fnv(0xcbf29ce484222325);
+            let mut h = Fnv::default();
             w.hash(&mut h);
             h.finish()
         })
@@ -204,7 +204,14 @@ fn shingles(s: &str) -> HashSet<u64> {
 }
 
 /// FNV-1a: a fixed, fast hash, so signatures do not depend on a seed.
-struct Fnv(u64);
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    /// The FNV-1a offset basis.
+    fn default() -> Self {
+        Fnv(0xcbf29ce484222325)
+    }
+}
 
 impl Hasher for Fnv {
     fn finish(&self) -> u64 {
@@ -222,7 +229,7 @@ struct FixedState;
 impl BuildHasher for FixedState {
     type Hasher = Fnv;
     fn build_hasher(&self) -> Fnv {
-        Fnv(0xcbf29ce484222325)
+        Fnv::default()
     }
 }
 
@@ -341,7 +348,7 @@ impl Stage for Dedup {
             let sig = minhash(&sh);
             let bands: Vec<(usize, u64)> = (0..BANDS)
                 .map(|b| {
-                    let mut h = Fnv(0xcbf29ce484222325);
+                    let mut h = Fnv::default();
                     sig[b * ROWS..(b + 1) * ROWS].hash(&mut h);
                     (b, h.finish())
                 })

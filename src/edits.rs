@@ -570,11 +570,24 @@ impl WorkDoc {
         let StageCtx {
             mut changes,
             new_blocks,
-            new_entities,
+            mut new_entities,
             ..
         } = ctx;
         if let Some(blocks) = new_blocks {
             self.blocks = blocks;
+        }
+        if focus.is_some() && !new_entities.is_empty() {
+            // A line looked at again holds entities recorded the first
+            // time, with their surface as it was then: those stay. (The
+            // recorded ones never overlap: sorted by start, they are
+            // sorted by end too.)
+            let mut seen: Vec<Range<usize>> =
+                self.entities.iter().map(|s| s.range.clone()).collect();
+            seen.sort_unstable_by_key(|r| r.start);
+            new_entities.retain(|e| {
+                let after = seen.partition_point(|s| s.start < e.range.end);
+                after == 0 || seen[after - 1].end <= e.range.start
+            });
         }
         self.entities.extend(new_entities);
         self.apply(stage, &mut changes)?;

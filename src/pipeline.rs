@@ -398,6 +398,30 @@ mod tests {
     }
 
     #[test]
+    fn the_rule_packs_see_again_the_lines_spelling_shortens() {
+        // Whole-line rules skip lines over 500 visible characters: a
+        // caption of 501 that spelling shortens ("Hormuz" → "Ormuz") must
+        // be judged again, or the second cleaning would remove it.
+        let pipeline = Pipeline::builtin();
+        let visible = |s: &str| s.chars().filter(|c| !c.is_whitespace()).count();
+        let (head, tail) = ("Un pétrolier dans le détroit d’Hormuz,", " (Photo : AFP)");
+        let need = 501 - visible(head) - visible(tail);
+        let line = format!(
+            "{head}{}{}{tail}",
+            " et".repeat(need / 2),
+            " à".repeat(need % 2)
+        );
+        assert_eq!(visible(&line), 501);
+        let input = format!("Titre de l’article\n\nLe texte commence ici.\n\n{line}\n");
+        let doc = pipeline.clean(&input).unwrap();
+        assert_eq!(doc.text, "Titre de l’article\n\nLe texte commence ici.\n");
+        assert_eq!(doc.meta.captions.len(), 1);
+        assert!(doc.meta.captions[0].contains("d’Ormuz"));
+        assert_eq!(doc.restore().unwrap(), input);
+        assert!(pipeline.clean(&doc.text).unwrap().edits.is_empty());
+    }
+
+    #[test]
     fn the_builtin_pipeline_builds_with_every_stage() {
         let (config, pipeline) = Pipeline::load(None).expect("built-in data files are all there");
         assert_eq!(pipeline.stage_names().len(), config.stages.len());

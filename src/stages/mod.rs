@@ -57,9 +57,10 @@ pub enum Group {
     /// fixes (a no-break space beside a space). The stages after them only
     /// remove text and set spaces and quotes: nothing for these to repair.
     Characters,
-    /// dehyphenate, the rule packs and typography: a change can make a
-    /// line look otherwise to the others (a space put after a comma
-    /// completes a byline).
+    /// dehyphenate, the rule packs, spelling and typography: a change can
+    /// make a line look otherwise to the others (a space put after a comma
+    /// completes a byline; a respelled name shortens a line under the
+    /// length bound of whole-line rules).
     Lines,
 }
 
@@ -179,16 +180,16 @@ pub const STAGES: &[(&str, &str)] = &[
         "rule packs that move datelines, agencies, bylines, sources and credits to the metadata",
     ),
     (
+        "spelling",
+        "a gazetteer that respells names the way the French press writes them",
+    ),
+    (
         "typography",
         "apostrophes, guillemets and the spaces of French (or English) typography",
     ),
     (
         "structure",
         "blocks (title, dek, headings, paragraphs) and the layout of the clean text",
-    ),
-    (
-        "spelling",
-        "a gazetteer that respells names the way the French press writes them",
     ),
     ("dedup", "removes paragraphs repeated later in the document"),
 ];

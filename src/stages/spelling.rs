@@ -11,6 +11,7 @@
 //! (al-Maliki → Al-Maliki).
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
@@ -18,7 +19,7 @@ use serde::Deserialize;
 
 use crate::config::{self, Config, ConfigError, Located, Pos};
 use crate::edits::{Change, EntityInfo, Spanned, StageCtx};
-use crate::stages::{RuleInfo, Stage};
+use crate::stages::{Group, RuleInfo, Stage};
 
 /// Options of the `spelling` stage.
 #[derive(Clone, Debug, Deserialize)]
@@ -455,18 +456,37 @@ impl Stage for Spelling {
             .collect()
     }
 
+    /// Spellings lie within lines, and respelling changes a line's length,
+    /// which whole-line rules bound (`max_line_chars`): the rule packs look
+    /// again at the lines spelling changed.
+    fn group(&self) -> Option<Group> {
+        Some(Group::Lines)
+    }
+
     fn process(&self, ctx: &mut StageCtx<'_>) {
+        if self.automaton.is_none() {
+            return;
+        }
+        let text = ctx.text;
+        for region in ctx.regions() {
+            self.respell(text, region, ctx);
+        }
+    }
+}
+
+impl Spelling {
+    /// Respells the whole words of `text[region]` (spellings never cross
+    /// a line end). Spellings are whole words: only a byte that may start
+    /// one, not glued to an ASCII letter or digit, on the first two bytes
+    /// of a spelling is tried, with an anchored search (the longest
+    /// spelling there). Most bytes are passed over with one table look.
+    fn respell(&self, text: &str, region: Range<usize>, ctx: &mut StageCtx<'_>) {
         let Some(automaton) = &self.automaton else {
             return;
         };
-        let text = ctx.text;
         let bytes = text.as_bytes();
-        // Spellings are whole words: only a byte that may start one, not
-        // glued to an ASCII letter or digit, on the first two bytes of a
-        // spelling is tried, with an anchored search (the longest spelling
-        // there). Most bytes are passed over with one table look.
-        let mut pos = 0;
-        while pos < bytes.len() {
+        let mut pos = region.start;
+        while pos < region.end {
             let b = bytes[pos];
             if !self.first[usize::from(b)] || (pos > 0 && ASCII_WORD[usize::from(bytes[pos - 1])]) {
                 pos += 1;
@@ -480,7 +500,7 @@ impl Stage for Spelling {
             }
             let found = automaton.find(
                 Input::new(text)
-                    .span(pos..text.len())
+                    .span(pos..region.end)
                     .anchored(Anchored::Yes),
             );
             let Some(m) = found.filter(|m| whole_word(text, m.start(), m.end())) else {

@@ -252,18 +252,25 @@ fn tidy(s: &str) -> String {
 /// of the lower-cased word) and sorted, so that two captions are compared
 /// without building a string per word.
 fn caption_words(s: &str) -> Vec<u64> {
-    let mut words: Vec<u64> = s
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let mut h = Fnv::default();
+    let mut words: Vec<u64> = Vec::new();
+    let mut word: Option<Fnv> = None;
+    for c in s.chars() {
+        // Hashing the UTF-8 of each lower-cased character in turn; ASCII
+        // (most of a caption) without the Unicode tables.
+        if c.is_ascii_alphanumeric() {
+            word.get_or_insert_default()
+                .write_u8(c.to_ascii_lowercase() as u8);
+        } else if !c.is_ascii() && c.is_alphanumeric() {
+            let h = word.get_or_insert_default();
             let mut buf = [0u8; 4];
-            for c in w.chars().flat_map(char::to_lowercase) {
-                h.write(c.encode_utf8(&mut buf).as_bytes());
+            for lower in c.to_lowercase() {
+                h.write(lower.encode_utf8(&mut buf).as_bytes());
             }
-            h.finish()
-        })
-        .collect();
+        } else if let Some(h) = word.take() {
+            words.push(h.finish());
+        }
+    }
+    words.extend(word.map(|h| h.finish()));
     words.sort_unstable();
     words.dedup();
     words
@@ -413,6 +420,24 @@ mod tests {
             caption_words("2024 état")
         );
         assert_eq!(caption_words("État état ÉTAT, 2024").len(), 2);
+        // The words are those of a split on what is not a letter or digit,
+        // each hashed lower-cased.
+        let hash = |w: &str| {
+            let mut h = Fnv::default();
+            let lower: String = w.chars().flat_map(char::to_lowercase).collect();
+            h.write(lower.as_bytes());
+            h.finish()
+        };
+        let caption =
+            "Des manifestants à Bagdad (Irak), le 3 janvier 2020. © AFP/Ahmad Al-Rubaye ΣΑΣ";
+        let mut want: Vec<u64> = caption
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(hash)
+            .collect();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(caption_words(caption), want);
         assert!(caption_words("").is_empty());
         assert!(!same_caption(&[], &[]));
     }

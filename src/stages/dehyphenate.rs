@@ -222,10 +222,14 @@ impl Stage for Dehyphenate {
 
     fn process(&self, ctx: &mut StageCtx<'_>) {
         let text = ctx.text;
-        for (i, _) in text.match_indices('-') {
-            if !ctx.in_focus_at(i) {
-                continue;
-            }
+        // Only the hyphens of the lines in focus (words never cross a line
+        // end), found in those lines rather than judged one by one.
+        let hyphens = ctx.regions().into_iter().flat_map(|region| {
+            text[region.clone()]
+                .match_indices('-')
+                .map(move |(i, _)| region.start + i)
+        });
+        for i in hyphens {
             // Exactly two parts of letters: `ambas-sades`, not `a-t-il`.
             let left_start = text[..i]
                 .char_indices()

@@ -559,8 +559,15 @@ impl RuleSet {
             let lead = line.len() - line.trim_start().len();
             let trimmed = line.trim();
             if !trimmed.is_empty() {
-                // Positional rules see the first lines again, whatever the focus.
-                let gone = (index < self.first_lines || ctx.in_focus(&(start..end)))
+                // Positional rules see the first lines again, whatever the
+                // focus, when the text changed at or before them (a line
+                // removed above moves them up); otherwise their place and
+                // text are as this stage last judged them.
+                let moved = index < self.first_lines
+                    && ctx
+                        .focus
+                        .is_none_or(|at| at.first().is_some_and(|&p| p <= end));
+                let gone = (moved || ctx.in_focus(&(start..end)))
                     && self.process_line(ctx, start..end, next, lead, trimmed, index);
                 // Positions count the lines that stay, as the clean text
                 // will have them: not those removed, nor repeats.

@@ -123,10 +123,12 @@ pub struct StageCtx<'a> {
     pub new_blocks: Option<Vec<Spanned<BlockKind>>>,
     /// New entities, in byte ranges of `text`.
     pub new_entities: Vec<Spanned<EntityInfo>>,
-    /// When set, only the lines holding one of these byte offsets (sorted)
-    /// need a look: the pipeline runs a stage again where a later stage
-    /// changed the text (see [`crate::stages::Stage::group`]).
-    pub focus: Option<&'a [usize]>,
+    /// When set, only these byte ranges (sorted, disjoint; empty where
+    /// text was removed) changed since the stage last looked, and only the
+    /// lines holding part of one need a look: the pipeline runs a stage
+    /// again where another changed the text (see
+    /// [`crate::stages::Stage::group`]).
+    pub focus: Option<&'a [Range<usize>]>,
 }
 
 impl StageCtx<'_> {
@@ -146,18 +148,26 @@ impl StageCtx<'_> {
     }
 
     /// The parts of `text` that need a look: all of it, or, when a focus
-    /// is set, each line (without its line end) holding a focus offset, in
-    /// order, once. For stages that walk the text rather than its lines.
+    /// is set, each line (without its line end) holding part of a focus
+    /// range, in order, once. For stages that walk the text rather than its lines.
     pub fn regions(&self) -> Vec<Range<usize>> {
         let Some(focus) = self.focus else {
             #[allow(clippy::single_range_in_vec_init)] // one region: the whole text
             return vec![0..self.text.len()];
         };
         let mut lines: Vec<Range<usize>> = Vec::new();
-        for &at in focus {
-            let at = at.min(self.text.len());
-            if lines.last().is_none_or(|l| at > l.end) {
-                lines.push(self.line_around(at));
+        for r in focus {
+            let end = r.end.min(self.text.len());
+            let mut at = r.start.min(end);
+            loop {
+                let line = self.line_around(at);
+                if lines.last().is_none_or(|l| line.start > l.end) {
+                    lines.push(line.clone());
+                }
+                if line.end >= end {
+                    break;
+                }
+                at = line.end + 1;
             }
         }
         lines
@@ -168,9 +178,9 @@ impl StageCtx<'_> {
     pub fn in_focus(&self, line: &Range<usize>) -> bool {
         match self.focus {
             None => true,
-            Some(at) => {
-                let i = at.partition_point(|&p| p < line.start);
-                at.get(i).is_some_and(|&p| p <= line.end)
+            Some(ranges) => {
+                let i = ranges.partition_point(|r| r.end < line.start);
+                ranges.get(i).is_some_and(|r| r.start <= line.end)
             }
         }
     }
@@ -189,6 +199,19 @@ struct RawEdit {
     at: usize,
     original: String,
     new: String,
+}
+
+/// Sorts `ranges` and merges those that overlap or touch.
+pub(crate) fn merge_ranges(ranges: &mut Vec<Range<usize>>) {
+    ranges.sort_unstable_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges.drain(..) {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    *ranges = merged;
 }
 
 /// Where one change of a stage run went: its byte range in the text it
@@ -503,33 +526,39 @@ impl WorkDoc {
         !self.last_changes.is_empty()
     }
 
-    /// `positions` (sorted byte offsets in the text before the last stage
-    /// run) as offsets in the current text, with the offsets where that
-    /// run put its changes added: everything a stage run after both should
-    /// look at.
-    pub fn carry_forward(&self, positions: &[usize]) -> Vec<usize> {
-        let mut out = Vec::with_capacity(positions.len() + self.last_changes.len());
+    /// `pending` (sorted, disjoint byte ranges of the text before the last
+    /// stage run) as ranges of the current text, with the ranges where
+    /// that run put new text added (empty where it removed text), sorted
+    /// and merged: everything a stage run after both should look at.
+    pub fn carry_forward(&self, pending: &[Range<usize>]) -> Vec<Range<usize>> {
+        let splices = &self.last_changes;
+        // How much longer the text became before each splice.
+        let mut shift = Vec::with_capacity(splices.len() + 1);
         let mut delta = 0isize;
-        let mut c = 0;
-        for &p in positions {
-            while c < self.last_changes.len() && self.last_changes[c].end <= p {
-                delta += self.last_changes[c].delta();
-                c += 1;
-            }
-            let p = match self.last_changes.get(c) {
-                // Inside a change: where its new text starts.
-                Some(&Splice { start, .. }) if start < p => start,
-                _ => p,
-            };
-            out.push((p as isize + delta) as usize);
-        }
-        let mut delta = 0isize;
-        for s in &self.last_changes {
-            out.push((s.start as isize + delta) as usize);
+        for s in splices {
+            shift.push(delta);
             delta += s.delta();
         }
-        out.sort_unstable();
-        out.dedup();
+        shift.push(delta);
+        // A position inside a change goes to where its new text starts
+        // (range starts) or ends (range ends).
+        let map = |p: usize, to_end: bool| {
+            let i = splices.partition_point(|s| s.end <= p);
+            let moved = |q: usize| (q as isize + shift[i]) as usize;
+            match splices.get(i) {
+                Some(s) if s.start < p => moved(s.start) + if to_end { s.new_len } else { 0 },
+                _ => moved(p),
+            }
+        };
+        let mut out: Vec<Range<usize>> = pending
+            .iter()
+            .map(|r| map(r.start, false)..map(r.end, true))
+            .chain(splices.iter().zip(&shift).map(|(s, &d)| {
+                let start = (s.start as isize + d) as usize;
+                start..start + s.new_len
+            }))
+            .collect();
+        merge_ranges(&mut out);
         out
     }
 
@@ -547,11 +576,11 @@ impl WorkDoc {
     }
 
     /// [`WorkDoc::run_stage`], looking only at the lines that hold one of
-    /// the byte offsets `focus` (sorted) when it is set.
+    /// the byte ranges `focus` (sorted, disjoint) when it is set.
     pub fn run_stage_on<E>(
         &mut self,
         stage: &'static str,
-        focus: Option<&[usize]>,
+        focus: Option<&[Range<usize>]>,
         f: impl FnOnce(&mut StageCtx<'_>) -> Result<(), E>,
     ) -> Result<(), E>
     where
@@ -908,6 +937,25 @@ mod tests {
     }
 
     #[test]
+    fn a_focus_range_covers_every_line_it_touches() {
+        let text = "un\ndeux\ntrois\nquatre";
+        let mut meta = Meta::default();
+        let focus = [4..9, 16..16]; // "eux\ntr", then inside "quatre"
+        let ctx = StageCtx {
+            text,
+            meta: &mut meta,
+            blocks: &[],
+            changes: Vec::new(),
+            new_blocks: None,
+            new_entities: Vec::new(),
+            focus: Some(&focus),
+        };
+        assert_eq!(ctx.regions(), [3..7, 8..13, 14..20]);
+        assert!(!ctx.in_focus(&(0..2)));
+        assert!(ctx.in_focus(&(3..7)) && ctx.in_focus(&(8..13)) && ctx.in_focus(&(14..20)));
+    }
+
+    #[test]
     fn positions_are_carried_through_a_stage_run() {
         let mut doc = WorkDoc::new("ab cd ef gh".to_string());
         doc.run_stage::<ChangeError>("one", |ctx| {
@@ -918,11 +966,16 @@ mod tests {
         .unwrap();
         assert_eq!(doc.text, "cd EFEF gh");
         assert!(doc.changed());
-        // Where the changes now start.
-        assert_eq!(doc.carry_forward(&[]), [0, 3]);
-        // Before the first change, inside the second (its new start), and
-        // after both: shifted by -3, then by -3 + 2.
-        assert_eq!(doc.carry_forward(&[0, 3, 7, 9]), [0, 3, 8]);
+        // Where the changes put their new text (none where "ab " was).
+        assert_eq!(doc.carry_forward(&[]), [0..0, 3..7]);
+        // Inside the first change (to where it was), inside the second (to
+        // its new text), after both (shifted by -3, then by -3 + 2); merged
+        // with the changes' own ranges.
+        assert_eq!(doc.carry_forward(&[0..1, 7..7, 9..10]), [0..0, 3..7, 8..9]);
+        // A range over both changes spans both new texts.
+        let over_both = doc.carry_forward(std::slice::from_ref(&(1..9)));
+        assert_eq!(over_both.len(), 1);
+        assert_eq!(over_both[0], 0..8);
     }
 
     #[test]

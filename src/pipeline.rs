@@ -1,5 +1,6 @@
 //! Builds the stages of a [`Config`] once, then runs documents through them.
 
+use std::ops::Range;
 use std::path::Path;
 
 use crate::config::{self, Config, ConfigError, ConfigErrors};
@@ -274,8 +275,8 @@ impl Pipeline {
 /// such lines left (or a bound on the runs is reached).
 fn run_group(doc: &mut WorkDoc, group: &[Box<dyn Stage>]) -> Result<(), Error> {
     // For each member, where the others changed the text since it last ran,
-    // in offsets of the current text.
-    let mut pending: Vec<Vec<usize>> = vec![Vec::new(); group.len()];
+    // in ranges of the current text.
+    let mut pending: Vec<Vec<Range<usize>>> = vec![Vec::new(); group.len()];
     for (j, stage) in group.iter().enumerate() {
         for _ in 0..stage.passes() {
             run(doc, stage.as_ref(), None)?;
@@ -313,9 +314,9 @@ fn run_group(doc: &mut WorkDoc, group: &[Box<dyn Stage>]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Runs `stage` on `doc`, on the lines holding the offsets `focus` only
-/// when it is set.
-fn run(doc: &mut WorkDoc, stage: &dyn Stage, focus: Option<&[usize]>) -> Result<(), Error> {
+/// Runs `stage` on `doc`, looking at the changed ranges `focus` (and the
+/// lines holding them) only when it is set.
+fn run(doc: &mut WorkDoc, stage: &dyn Stage, focus: Option<&[Range<usize>]>) -> Result<(), Error> {
     doc.run_stage_on::<Error>(stage.name(), focus, |ctx| {
         stage.process(ctx);
         Ok(())

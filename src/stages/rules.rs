@@ -566,7 +566,7 @@ impl RuleSet {
                 let moved = index < self.first_lines
                     && ctx
                         .focus
-                        .is_none_or(|at| at.first().is_some_and(|&p| p <= end));
+                        .is_none_or(|ranges| ranges.first().is_some_and(|r| r.start <= end));
                 let gone = (moved || ctx.in_focus(&(start..end)))
                     && self.process_line(ctx, start..end, next, lead, trimmed, index);
                 // Positions count the lines that stay, as the clean text

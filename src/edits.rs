@@ -159,22 +159,28 @@ impl StageCtx<'_> {
         for r in focus {
             let end = r.end.min(self.text.len());
             let mut at = r.start.min(end);
+            if let Some(last) = lines.last() {
+                if end <= last.end {
+                    continue; // within the last line taken
+                }
+                at = at.max(last.end + 1);
+            }
             loop {
                 let line = self.line_around(at);
-                if lines.last().is_none_or(|l| line.start > l.end) {
-                    lines.push(line.clone());
-                }
-                if line.end >= end {
+                let line_end = line.end;
+                lines.push(line);
+                if line_end >= end {
                     break;
                 }
-                at = line.end + 1;
+                at = line_end + 1;
             }
         }
         lines
     }
 
-    /// Does the line `line` (byte range of `text`, without its line end)
-    /// need a look? Always, unless a focus is set.
+    /// Does the line `line` (byte range of `text`, without its line end),
+    /// or any span of `text`, hold part of a focus range (ends included)?
+    /// Always, unless a focus is set.
     pub fn in_focus(&self, line: &Range<usize>) -> bool {
         match self.focus {
             None => true,
@@ -199,19 +205,6 @@ struct RawEdit {
     at: usize,
     original: String,
     new: String,
-}
-
-/// Sorts `ranges` and merges those that overlap or touch.
-pub(crate) fn merge_ranges(ranges: &mut Vec<Range<usize>>) {
-    ranges.sort_unstable_by_key(|r| r.start);
-    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
-    for r in ranges.drain(..) {
-        match merged.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => merged.push(r),
-        }
-    }
-    *ranges = merged;
 }
 
 /// Where one change of a stage run went: its byte range in the text it
@@ -532,33 +525,49 @@ impl WorkDoc {
     /// and merged: everything a stage run after both should look at.
     pub fn carry_forward(&self, pending: &[Range<usize>]) -> Vec<Range<usize>> {
         let splices = &self.last_changes;
-        // How much longer the text became before each splice.
-        let mut shift = Vec::with_capacity(splices.len() + 1);
-        let mut delta = 0isize;
-        for s in splices {
-            shift.push(delta);
-            delta += s.delta();
-        }
-        shift.push(delta);
-        // A position inside a change goes to where its new text starts
-        // (range starts) or ends (range ends).
-        let map = |p: usize, to_end: bool| {
-            let i = splices.partition_point(|s| s.end <= p);
-            let moved = |q: usize| (q as isize + shift[i]) as usize;
-            match splices.get(i) {
-                Some(s) if s.start < p => moved(s.start) + if to_end { s.new_len } else { 0 },
-                _ => moved(p),
+        let mut out: Vec<Range<usize>> = Vec::with_capacity(pending.len() + splices.len());
+        let push = |out: &mut Vec<Range<usize>>, r: Range<usize>| match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        };
+        // One walk over both sorted lists: the pending ranges' ends only
+        // grow, so the splices before a position and the text they added
+        // (`shift`) are counted once.
+        let mut c = 0; // splices ending at or before the position looked at
+        let mut shift = 0isize;
+        let moved = |p: usize, to_end: bool, c: &mut usize, shift: &mut isize| {
+            while *c < splices.len() && splices[*c].end <= p {
+                *shift += splices[*c].delta();
+                *c += 1;
+            }
+            match splices.get(*c) {
+                // Inside a change: where its new text starts (or ends).
+                Some(s) if s.start < p => {
+                    (s.start as isize + *shift) as usize + if to_end { s.new_len } else { 0 }
+                }
+                _ => (p as isize + *shift) as usize,
             }
         };
-        let mut out: Vec<Range<usize>> = pending
-            .iter()
-            .map(|r| map(r.start, false)..map(r.end, true))
-            .chain(splices.iter().zip(&shift).map(|(s, &d)| {
-                let start = (s.start as isize + d) as usize;
-                start..start + s.new_len
-            }))
-            .collect();
-        merge_ranges(&mut out);
+        let mut next_splice = 0;
+        let mut splice_shift = 0isize;
+        for r in pending {
+            let start = moved(r.start, false, &mut c, &mut shift);
+            // The changes' own new text, in order, before this range.
+            while next_splice < splices.len() && splices[next_splice].start < r.start {
+                let s = &splices[next_splice];
+                let at = (s.start as isize + splice_shift) as usize;
+                push(&mut out, at..at + s.new_len);
+                splice_shift += s.delta();
+                next_splice += 1;
+            }
+            let end = moved(r.end, true, &mut c, &mut shift);
+            push(&mut out, start..end);
+        }
+        for s in &splices[next_splice..] {
+            let at = (s.start as isize + splice_shift) as usize;
+            push(&mut out, at..at + s.new_len);
+            splice_shift += s.delta();
+        }
         out
     }
 

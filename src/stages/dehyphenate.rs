@@ -245,6 +245,12 @@ impl Stage for Dehyphenate {
             let (Some(ls), Some(re)) = (left_start, right_end) else {
                 continue;
             };
+            // Judged again only when a change touches the two words or the
+            // character on either side (at most four bytes each): otherwise
+            // the verdict is the one this stage gave last time.
+            if !ctx.in_focus(&(ls.saturating_sub(4)..re + 4)) {
+                continue;
+            }
             let before = text[..ls].chars().next_back();
             let after = text[re..].chars().next();
             let glued = |c: Option<char>| c.is_some_and(|c| c == '-' || c.is_alphanumeric());

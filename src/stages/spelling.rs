@@ -100,6 +100,11 @@ pub struct Spelling {
     starts: Box<[u64; 1024]>,
     /// The first bytes of the spellings.
     first: [bool; 256],
+    /// ASCII bytes no spelling holds and that do not let a sentence start
+    /// be seen through them (see [`starts_sentence`]): no match spans one,
+    /// and what follows it does not depend on what precedes it. A second
+    /// look around a change starts and ends at one.
+    barrier: [bool; 256],
     patterns: Vec<Pattern>,
     entries: Vec<Entry>,
 }
@@ -262,6 +267,17 @@ impl Spelling {
                 starts[pair / 64] |= 1 << (pair % 64);
             }
         }
+        let mut in_spelling = [false; 256];
+        for (form, _) in &listed {
+            for &b in form.as_bytes() {
+                in_spelling[usize::from(b)] = true;
+            }
+        }
+        let barrier = std::array::from_fn(|b| {
+            let c = b as u8;
+            let seen_through = (c.is_ascii_whitespace() && c != b'\n') || b"\"([-".contains(&c);
+            c.is_ascii() && !in_spelling[b] && !seen_through
+        });
         let automaton = if listed.is_empty() {
             None
         } else {
@@ -283,6 +299,7 @@ impl Spelling {
             automaton,
             starts,
             first,
+            barrier,
             patterns: listed.into_iter().map(|(_, p)| p).collect(),
             entries,
         })
@@ -486,8 +503,13 @@ impl Stage for Spelling {
             return;
         }
         let text = ctx.text;
-        for region in ctx.regions() {
-            self.respell(text, region, ctx);
+        match ctx.focus {
+            None => self.respell(text, 0..text.len(), ctx),
+            Some(changed) => {
+                for window in self.windows(text, changed) {
+                    self.respell(text, window, ctx);
+                }
+            }
         }
     }
 }
@@ -529,8 +551,40 @@ impl Spelling {
         pos.min(end)
     }
 
-    /// Respells the whole words of `text[region]` (spellings never cross
-    /// a line end). Spellings are whole words: only a byte that may start
+    /// Where to look again after the changes `changed` (sorted ranges of
+    /// `text`): around each, from the barrier byte before it (and before
+    /// the character preceding it) to the one after it (and after the
+    /// character following it). A match that a change could make, unmake
+    /// or respell differently lies within: it overlaps the change, or has
+    /// it as a neighbour, or (a sentence start) sees it through spaces and
+    /// opening punctuation, which are not barriers; no match spans a
+    /// barrier. The matches outside are those of the last look, and a walk
+    /// from just after a barrier is where a walk over the whole line would
+    /// be too.
+    fn windows(&self, text: &str, changed: &[Range<usize>]) -> Vec<Range<usize>> {
+        let bytes = text.as_bytes();
+        let mut windows: Vec<Range<usize>> = Vec::new();
+        for r in changed {
+            let before = r.start.min(bytes.len()).saturating_sub(4);
+            let start = bytes[..before]
+                .iter()
+                .rposition(|&b| self.barrier[usize::from(b)])
+                .map_or(0, |i| i + 1);
+            let after = (r.end + 4).min(bytes.len());
+            let end = bytes[after..]
+                .iter()
+                .position(|&b| self.barrier[usize::from(b)])
+                .map_or(bytes.len(), |i| after + i);
+            match windows.last_mut() {
+                Some(last) if start <= last.end => last.end = last.end.max(end),
+                _ => windows.push(start..end),
+            }
+        }
+        windows
+    }
+
+    /// Respells the whole words that start in `text[region]` (spellings
+    /// never cross a line end or a barrier byte, where regions end). Spellings are whole words: only a byte that may start
     /// one, not glued to an ASCII letter or digit, on the first two bytes
     /// of a spelling is tried, with an anchored search (the longest
     /// spelling there). Most bytes are passed over with one table look.
@@ -594,6 +648,52 @@ mod tests {
     use super::*;
     use crate::config::{Origin, load_str};
     use crate::edits::{ChangeError, WorkDoc, restore};
+
+    #[test]
+    fn a_second_look_around_changes_finds_what_a_whole_look_finds() {
+        let spelling = stage(LEXICON);
+        let rule: Arc<str> = Arc::from("edit");
+        let clean = "Selon Esmaïl Qaani, le chef d’al-Qods. al-Maliki (Bagdad) : « Qaani »\nBagdad, al-Qods";
+        let edits: [&dyn Fn(usize) -> Change; 5] = [
+            &|p| Change::insert(p, " Ghaani ", &rule),
+            &|p| Change::insert(p, ". ", &rule),
+            &|p| Change::insert(p, "Al Maliki", &rule),
+            &|p| Change::insert(p, "\u{a0}", &rule),
+            &|p| {
+                Change::remove(
+                    p..p + clean[p..].chars().next().map_or(0, char::len_utf8),
+                    &rule,
+                )
+            },
+        ];
+        let look = |doc: &mut WorkDoc, focus: Option<&[Range<usize>]>| {
+            doc.run_stage_on::<ChangeError>("spelling", focus, |ctx| {
+                spelling.process(ctx);
+                Ok(())
+            })
+            .unwrap();
+        };
+        for p in (0..=clean.len()).filter(|&p| clean.is_char_boundary(p)) {
+            for edit in &edits {
+                let mut docs = [WorkDoc::new(clean.into()), WorkDoc::new(clean.into())];
+                let mut changed = Vec::new();
+                for (i, doc) in docs.iter_mut().enumerate() {
+                    look(doc, None);
+                    doc.run_stage::<ChangeError>("edit", |ctx| {
+                        ctx.changes.push(edit(p));
+                        Ok(())
+                    })
+                    .unwrap();
+                    changed = doc.carry_forward(&[]);
+                    look(doc, if i == 0 { Some(&changed) } else { None });
+                }
+                assert_eq!(
+                    docs[0].text, docs[1].text,
+                    "edit at {p}, changed {changed:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_word_mask_is_the_table() {

@@ -149,7 +149,8 @@ impl StageCtx<'_> {
 
     /// The parts of `text` that need a look: all of it, or, when a focus
     /// is set, each line (without its line end) holding part of a focus
-    /// range, in order, once. For stages that walk the text rather than its lines.
+    /// range, in order, once. For stages that walk the text rather than
+    /// its lines.
     pub fn regions(&self) -> Vec<Range<usize>> {
         let Some(focus) = self.focus else {
             #[allow(clippy::single_range_in_vec_init)] // one region: the whole text

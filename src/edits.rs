@@ -616,21 +616,65 @@ impl WorkDoc {
             self.blocks = blocks;
         }
         if focus.is_some() && !new_entities.is_empty() {
-            // A line looked at again holds entities recorded the first
-            // time, with their surface as it was then: those stay. (The
-            // recorded ones never overlap: sorted by start, they are
-            // sorted by end too.)
-            let mut seen: Vec<Range<usize>> =
-                self.entities.iter().map(|s| s.range.clone()).collect();
-            seen.sort_unstable_by_key(|r| r.start);
-            new_entities.retain(|e| {
-                let after = seen.partition_point(|s| s.start < e.range.end);
-                after == 0 || seen[after - 1].end <= e.range.start
-            });
+            self.merge_entities_seen_again(&mut new_entities);
         }
         self.entities.extend(new_entities);
         self.apply(stage, &mut changes)?;
         Ok(())
+    }
+
+    /// On a second look a stage finds again entities it recorded the first
+    /// time (the recorded ones never overlap). One it finds again in the
+    /// same place takes the new spelling and keeps the surface it had the
+    /// first time, as the input wrote it ("al-Maliki" becomes "Al-Maliki"
+    /// once a sentence starts before it); the others it replaces are
+    /// dropped. What is left in `found` is new.
+    fn merge_entities_seen_again(&mut self, found: &mut Vec<Spanned<EntityInfo>>) {
+        // Recorded ranges by start (hence by end too), with their index.
+        let mut seen: Vec<(Range<usize>, usize)> = self
+            .entities
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.range.clone(), i))
+            .collect();
+        seen.sort_unstable_by_key(|(r, _)| r.start);
+        let mut dropped = vec![false; self.entities.len()];
+        let mut updated = vec![false; self.entities.len()];
+        found.retain(|e| {
+            let first = seen.partition_point(|(r, _)| r.end <= e.range.start);
+            let overlapping: Vec<usize> = seen[first..]
+                .iter()
+                .take_while(|(r, _)| r.start < e.range.end)
+                .map(|&(_, i)| i)
+                .collect();
+            match overlapping[..] {
+                [] => true,
+                // (One that was broken into parts keeps the first.)
+                [i] if updated[i] => true,
+                [i] => {
+                    updated[i] = true;
+                    let old = &mut self.entities[i];
+                    old.range = e.range.clone();
+                    old.value.canonical = e.value.canonical.clone();
+                    old.value.kind = e.value.kind.clone();
+                    old.value.normalized = old.value.canonical != old.value.surface;
+                    false
+                }
+                _ => {
+                    for i in overlapping {
+                        dropped[i] = true;
+                    }
+                    true
+                }
+            }
+        });
+        if dropped.contains(&true) {
+            let mut i = 0;
+            self.entities.retain(|_| {
+                i += 1;
+                !dropped[i - 1]
+            });
+        }
     }
 
     fn apply(&mut self, stage: &'static str, changes: &mut Vec<Change>) -> Result<(), ChangeError> {

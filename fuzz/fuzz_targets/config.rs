@@ -2,9 +2,9 @@
 //! never panic, and must return in bounded time (run with -timeout).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use lavoir::Pipeline;
 use lavoir::config::{self, Origin};
+use libfuzzer_sys::fuzz_target;
 
 /// Prefixes that steer the fuzzer into the `stages:` list, chosen by the
 /// first byte of the input when it is one of the control bytes 0x01..=0x04

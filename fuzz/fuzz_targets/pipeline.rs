@@ -1,6 +1,6 @@
 //! Cleans arbitrary bytes with the built-in pipeline and checks the
 //! invariants of the output: exact restore, NFC text, spans inside the
-//! text, idempotence.
+//! text (each entity's holding its spelling), idempotence.
 //!
 //! Idempotence failures are a bug class of their own and tend to recur, so
 //! their handling is set by environment variables (the other invariants
@@ -115,6 +115,14 @@ fuzz_target!(|data: &[u8]| {
             "entity {e:?} outside text of {text_chars} chars: {:?}",
             doc.text
         );
+        // And holds the spelling it names.
+        let span: String = doc
+            .text
+            .chars()
+            .skip(e.start)
+            .take(e.end - e.start)
+            .collect();
+        assert_eq!(span, e.canonical, "entity {e:?} in {:?}", doc.text);
     }
 
     // Cleaning the clean text again changes nothing.

@@ -132,12 +132,6 @@ pub struct StageCtx<'a> {
 }
 
 impl StageCtx<'_> {
-    /// Does the line holding byte `at` of `text` need a look? Always,
-    /// unless a focus is set.
-    pub fn in_focus_at(&self, at: usize) -> bool {
-        self.focus.is_none() || self.in_focus(&self.line_around(at))
-    }
-
     /// The line holding byte `at` of `text`, without its line end (a line
     /// end at `at` ends that line).
     fn line_around(&self, at: usize) -> Range<usize> {
@@ -642,16 +636,16 @@ impl WorkDoc {
         let mut updated = vec![false; self.entities.len()];
         found.retain(|e| {
             let first = seen.partition_point(|(r, _)| r.end <= e.range.start);
-            let overlapping: Vec<usize> = seen[first..]
+            let n = seen[first..]
                 .iter()
                 .take_while(|(r, _)| r.start < e.range.end)
-                .map(|&(_, i)| i)
-                .collect();
-            match overlapping[..] {
+                .count();
+            let overlapping = &seen[first..first + n];
+            match *overlapping {
                 [] => true,
                 // (One that was broken into parts keeps the first.)
-                [i] if updated[i] => true,
-                [i] => {
+                [(_, i)] if updated[i] => true,
+                [(_, i)] => {
                     updated[i] = true;
                     let old = &mut self.entities[i];
                     old.range = e.range.clone();
@@ -661,7 +655,7 @@ impl WorkDoc {
                     false
                 }
                 _ => {
-                    for i in overlapping {
+                    for &(_, i) in overlapping {
                         dropped[i] = true;
                     }
                     true

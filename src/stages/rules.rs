@@ -391,7 +391,7 @@ fn more_visible_chars_than(line: &str, n: usize) -> bool {
     let wide_leads = count_bytes(line.as_bytes(), |b| {
         (b == 0xC2) | (b.wrapping_sub(0xE1) < 3)
     });
-    upper.saturating_sub(wide_leads) > n || visible_chars(line) > n
+    upper.saturating_sub(wide_leads) > n || upper - wide_spaces(line) > n
 }
 
 /// Code points of `bytes` less ASCII white space.
@@ -405,14 +405,20 @@ fn upper_visible_chars(bytes: &[u8]) -> usize {
 
 /// The visible (not white space) characters of `line`, without decoding
 /// it: code points less ASCII white space, less the white space beyond
-/// ASCII, which always starts with byte C2, E1, E2 or E3.
+/// ASCII.
+#[cfg(test)]
 fn visible_chars(line: &str) -> usize {
+    upper_visible_chars(line.as_bytes()) - wide_spaces(line)
+}
+
+/// The white space characters of `line` beyond ASCII, which always start
+/// with byte C2, E1, E2 or E3.
+fn wide_spaces(line: &str) -> usize {
     let bytes = line.as_bytes();
-    let wide_spaces = memchr::memchr3_iter(0xC2, 0xE1, 0xE2, bytes)
+    memchr::memchr3_iter(0xC2, 0xE1, 0xE2, bytes)
         .chain(memchr::memchr_iter(0xE3, bytes))
         .filter(|&i| line[i..].chars().next().is_some_and(char::is_whitespace))
-        .count();
-    upper_visible_chars(bytes) - wide_spaces
+        .count()
 }
 
 /// "(Le Figaro/Nova)" → "Le Figaro/Nova".

@@ -253,9 +253,13 @@ impl Spelling {
         listed.sort_by(|a, b| a.0.cmp(&b.0));
         let mut starts = Box::new([0u64; 1024]);
         let mut first = [false; 256];
+        let mut in_spelling = [false; 256];
         for (form, _) in &listed {
             if let Some(&b) = form.as_bytes().first() {
                 first[usize::from(b)] = true;
+            }
+            for &b in form.as_bytes() {
+                in_spelling[usize::from(b)] = true;
             }
             let seconds = match *form.as_bytes() {
                 [] => 0..0,
@@ -265,12 +269,6 @@ impl Spelling {
             for second in seconds {
                 let pair = (form.as_bytes()[0] as usize) << 8 | second;
                 starts[pair / 64] |= 1 << (pair % 64);
-            }
-        }
-        let mut in_spelling = [false; 256];
-        for (form, _) in &listed {
-            for &b in form.as_bytes() {
-                in_spelling[usize::from(b)] = true;
             }
         }
         let barrier = std::array::from_fn(|b| {

@@ -16,19 +16,20 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let mut start = 0; // of the bytes not yet written
     let mut i = 0;
     while i < bytes.len() {
-        // Sixteen bytes at a time while none needs escaping.
-        let plain = ok_chunks_len(&bytes[i..], |b| !needs_escape(b));
-        if plain > 0 {
-            i += plain;
-            continue;
+        // Sixteen bytes at a time while none needs escaping; then the
+        // sixteen that hold one (or the last few) byte by byte, so that a
+        // line end costs one slow chunk, not sixteen chunk checks.
+        i += ok_chunks_len(&bytes[i..], |b| !needs_escape(b));
+        let stop = bytes.len().min(i + 16);
+        while i < stop {
+            let b = bytes[i];
+            if needs_escape(b) {
+                out.extend_from_slice(&bytes[start..i]);
+                escape(out, b);
+                start = i + 1;
+            }
+            i += 1;
         }
-        let b = bytes[i];
-        if needs_escape(b) {
-            out.extend_from_slice(&bytes[start..i]);
-            escape(out, b);
-            start = i + 1;
-        }
-        i += 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');

@@ -220,7 +220,9 @@ impl Typography {
     /// One line (`text[start..end]`), with buffers reused from line to
     /// line. Positions are byte offsets in `text`; characters are decoded
     /// where a pass looks, not all up front.
-    fn line(
+    /// `SKIP_PLAIN_SPACES`: pass over, while scanning, the single spaces
+    /// the spaces pass would leave (false only in a test that checks so).
+    fn line<const SKIP_PLAIN_SPACES: bool>(
         &self,
         text: &str,
         (start, end): (usize, usize),
@@ -242,8 +244,26 @@ impl Typography {
         let mut p = start;
         while p < end {
             let b = bytes[p];
+            // Letters, digits, most punctuation, the other characters'
+            // bytes: one table look.
+            if !SCANNED[usize::from(b)] {
+                p += 1;
+                continue;
+            }
             if b < 0x80 {
                 match b {
+                    // One plain space between a word (or punctuation other
+                    // than an opening bracket) and a letter or digit: the
+                    // spaces pass would leave it as it is.
+                    b' ' if SKIP_PLAIN_SPACES
+                        && p > start
+                        && p + 1 < end
+                        && bytes[p + 1].is_ascii_alphanumeric()
+                        && bytes[p - 1] < 0x80
+                        && !matches!(
+                            bytes[p - 1],
+                            b' ' | b'\t' | 0x0B | 0x0C | b'\r' | b'(' | b'['
+                        ) => {}
                     b' ' | b'\t' | 0x0B | 0x0C | b'\r' => spaces.push((p, p + 1)),
                     b'\'' => apostrophes.push(p),
                     b',' => commas.push(p),
@@ -465,6 +485,34 @@ const MAY_MATTER: [bool; 256] = {
     table
 };
 
+/// The bytes [`Typography::line`] stops at: the ASCII characters its
+/// passes act on, and the first bytes of « », the no-break spaces and the
+/// other white space (C2, E1 to E3). Every other byte, inside a character
+/// or not, is passed over.
+const SCANNED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(
+            b as u8,
+            b' ' | b'\t'
+                | 0x0B
+                | 0x0C
+                | b'\r'
+                | b'\''
+                | b','
+                | b';'
+                | b'!'
+                | b'?'
+                | b':'
+                | 0xC2
+                | 0xE1..=0xE3
+        );
+        b += 1;
+    }
+    table
+};
+
 /// White space within a line (not a line end).
 fn is_space(c: char) -> bool {
     c.is_whitespace() && c != '\n'
@@ -599,7 +647,7 @@ impl Stage for Typography {
                 let lead = line.len() - line.trim_start().len();
                 let content = (start + lead, start + lead + line.trim().len());
                 if may_change(&text[content.0..content.1]) {
-                    self.line(text, content, &mut ctx.changes, &mut buffers);
+                    self.line::<true>(text, content, &mut ctx.changes, &mut buffers);
                 }
             }
             if end == text.len() {
@@ -636,30 +684,27 @@ mod tests {
     }
 
     /// The changes the full look at `line` makes, in both languages.
-    fn changes(line: &str) -> usize {
-        [Language::Fr, Language::En]
-            .into_iter()
-            .map(|language| {
-                let stage = Typography::new(TypographyConfig {
-                    language,
-                    ..Default::default()
-                });
-                let mut changes = Vec::new();
-                stage.line(
-                    line,
-                    (0, line.len()),
-                    &mut changes,
-                    &mut LineBuffers::default(),
-                );
-                changes.len()
-            })
-            .sum()
+    fn line_changes<const SKIP_PLAIN_SPACES: bool>(line: &str) -> Vec<Change> {
+        let mut changes = Vec::new();
+        for language in [Language::Fr, Language::En] {
+            let stage = Typography::new(TypographyConfig {
+                language,
+                ..Default::default()
+            });
+            stage.line::<SKIP_PLAIN_SPACES>(
+                line,
+                (0, line.len()),
+                &mut changes,
+                &mut LineBuffers::default(),
+            );
+        }
+        changes
     }
 
-    #[test]
-    fn lines_skipped_unread_have_nothing_to_change() {
-        // Every string of up to three characters from an alphabet of the
-        // characters the rules look at, and every line of the samples.
+    /// Every string of up to three characters from an alphabet of the
+    /// characters the rules look at (alone and between letters), and every
+    /// line of the samples, trimmed.
+    fn sample_lines() -> Vec<String> {
         let alphabet: Vec<char> = "aé2 ,.;:!?'’«»()[]-\u{A0}\u{202F}\u{2009}\t—…\""
             .chars()
             .collect();
@@ -679,14 +724,31 @@ mod tests {
                 lines.extend(text.lines().map(|l| l.trim().to_string()));
             }
         }
+        lines
+    }
+
+    #[test]
+    fn lines_skipped_unread_have_nothing_to_change() {
         let mut skipped = 0;
-        for line in lines.iter().map(|l| l.trim()) {
+        for line in sample_lines().iter().map(|l| l.trim()) {
             if !may_change(line) {
                 skipped += 1;
-                assert_eq!(changes(line), 0, "{line:?} skipped but would change");
+                let changes = line_changes::<true>(line);
+                assert!(changes.is_empty(), "{line:?} skipped but would change");
             }
         }
         assert!(skipped > 1000, "only {skipped} lines skipped");
+    }
+
+    #[test]
+    fn plain_spaces_passed_over_while_scanning_are_left_as_they_are() {
+        for line in sample_lines() {
+            assert_eq!(
+                line_changes::<true>(&line),
+                line_changes::<false>(&line),
+                "{line:?}"
+            );
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, IoSlice, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -225,6 +225,14 @@ impl Write for Output {
         }
     }
 
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match &mut self.sink {
+            Sink::Plain(w) => w.write_vectored(bufs),
+            Sink::Gzip(w) => w.write_vectored(bufs),
+            Sink::Zstd(w) => w.write_vectored(bufs),
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
             Sink::Plain(w) => w.flush(),
@@ -232,6 +240,20 @@ impl Write for Output {
             Sink::Zstd(w) => w.flush(),
         }
     }
+}
+
+/// Writes all of `bufs` (`Write::write_all_vectored` is not stable yet).
+fn write_all_vectored(output: &mut impl Write, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut bufs, 0); // (drops empty slices)
+    while !bufs.is_empty() {
+        match output.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Reads one line (through its `\n`) into `buf`, keeping at most `cap`
@@ -755,12 +777,18 @@ pub fn run(
         let writer = scope.spawn(move || -> (Output, Option<JsonlError>) {
             let mut output = output;
             for batch in out_rx {
-                for cleaned in batch {
-                    if let Cleaned::Record { json, .. } = cleaned
-                        && let Err(e) = output.write_all(&json)
-                    {
-                        return (output, Some(JsonlError::Io("output".into(), e)));
-                    }
+                // The batch's records in one vectored write: not copied
+                // into the output's buffer first (30 M instructions on
+                // 10 MB, on a thread that shares the cores).
+                let mut records: Vec<IoSlice<'_>> = batch
+                    .iter()
+                    .filter_map(|cleaned| match cleaned {
+                        Cleaned::Record { json, .. } => Some(IoSlice::new(json)),
+                        _ => None,
+                    })
+                    .collect();
+                if let Err(e) = write_all_vectored(&mut output, &mut records) {
+                    return (output, Some(JsonlError::Io("output".into(), e)));
                 }
             }
             (output, None)

@@ -470,47 +470,31 @@ fn may_change(text: &str) -> bool {
     false
 }
 
+/// A table of the 256 byte values: true for those matching the pattern.
+macro_rules! byte_table {
+    ($($pattern:tt)+) => {{
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            table[b] = matches!(b as u8, $($pattern)+);
+            b += 1;
+        }
+        table
+    }};
+}
+
 /// The bytes [`may_change`] looks at: those its `match` does not pass
 /// over at once.
-const MAY_MATTER: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = matches!(
-            b as u8,
-            b'\'' | b',' | b';' | b'!' | b'?' | b':' | 0x00..=0x1F | b' ' | 0xC2 | 0xE1..=0xE3
-        );
-        b += 1;
-    }
-    table
-};
+const MAY_MATTER: [bool; 256] =
+    byte_table!(b'\'' | b',' | b';' | b'!' | b'?' | b':' | 0x00..=0x1F | b' ' | 0xC2 | 0xE1..=0xE3);
 
 /// The bytes [`Typography::line`] stops at: the ASCII characters its
 /// passes act on, and the first bytes of « », the no-break spaces and the
 /// other white space (C2, E1 to E3). Every other byte, inside a character
 /// or not, is passed over.
-const SCANNED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = matches!(
-            b as u8,
-            b' ' | b'\t'
-                | 0x0B
-                | 0x0C
-                | b'\r'
-                | b'\''
-                | b','
-                | b';'
-                | b'!'
-                | b'?'
-                | b':'
-                | 0xC2
-                | 0xE1..=0xE3
-        );
-        b += 1;
-    }
-    table
+const SCANNED: [bool; 256] = byte_table! {
+    b' ' | b'\t' | 0x0B | 0x0C | b'\r' | b'\'' | b',' | b';' | b'!' | b'?' | b':'
+        | 0xC2 | 0xE1..=0xE3
 };
 
 /// White space within a line (not a line end).

@@ -24,7 +24,9 @@ impl<'a> TextIndex<'a> {
             chars += count_chars(chunk);
         }
         checkpoints.push(chars);
-        let mut line_starts = vec![0];
+        // (Counted first, a vector pass: the list is allocated once.)
+        let mut line_starts = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+        line_starts.push(0);
         line_starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
         TextIndex {
             bytes,

@@ -422,6 +422,30 @@ impl Typography {
             }
         }
     }
+
+    /// [`Stage::process`], with the line buffers of this thread.
+    fn process_with(&self, ctx: &mut StageCtx<'_>, buffers: &mut LineBuffers) {
+        let text = ctx.text;
+        let mut start = 0;
+        loop {
+            let end =
+                memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
+            if ctx.in_focus(&(start..end)) {
+                // The white space around a line is structure's to trim: a
+                // second run will not see it, so neither does this one.
+                let line = &text[start..end];
+                let lead = line.len() - line.trim_start().len();
+                let content = (start + lead, start + lead + line.trim().len());
+                if may_change(&text[content.0..content.1]) {
+                    self.line::<true>(text, content, &mut ctx.changes, buffers);
+                }
+            }
+            if end == text.len() {
+                break;
+            }
+            start = end + 1;
+        }
+    }
 }
 
 /// Could any rule change this line (without its end white space)? A
@@ -503,8 +527,8 @@ fn is_space(c: char) -> bool {
 }
 
 /// Where the characters [`Typography::line`] acts on are (byte offsets),
-/// kept from line to line so that its vectors are allocated once per
-/// document.
+/// kept from line to line and document to document (one set per thread),
+/// so that its vectors are seldom allocated.
 #[derive(Default)]
 struct LineBuffers {
     guillemets: Vec<usize>,
@@ -618,27 +642,18 @@ impl Stage for Typography {
     }
 
     fn process(&self, ctx: &mut StageCtx<'_>) {
-        let text = ctx.text;
-        let mut buffers = LineBuffers::default();
-        let mut start = 0;
-        loop {
-            let end =
-                memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
-            if ctx.in_focus(&(start..end)) {
-                // The white space around a line is structure's to trim: a
-                // second run will not see it, so neither does this one.
-                let line = &text[start..end];
-                let lead = line.len() - line.trim_start().len();
-                let content = (start + lead, start + lead + line.trim().len());
-                if may_change(&text[content.0..content.1]) {
-                    self.line::<true>(text, content, &mut ctx.changes, &mut buffers);
-                }
-            }
-            if end == text.len() {
-                break;
-            }
-            start = end + 1;
+        thread_local! {
+            // Kept from document to document, so that they are allocated
+            // once per thread.
+            static BUFFERS: std::cell::RefCell<LineBuffers> = Default::default();
         }
+        BUFFERS.with_borrow_mut(|buffers| {
+            self.process_with(ctx, buffers);
+            // (A huge line leaves huge buffers: not kept.)
+            if buffers.spaces.capacity() > 1 << 16 {
+                *buffers = LineBuffers::default();
+            }
+        });
     }
 
     /// Each line is set on its own, so the pipeline can run this stage

@@ -487,6 +487,9 @@ pub struct WorkDoc {
     /// The changes of the last stage run, in bytes of the text they were
     /// applied to, sorted.
     last_changes: Vec<Splice>,
+    /// An empty list, kept for the next stage run's changes (allocated
+    /// once per document, not grown again at each run).
+    spare_changes: Vec<Change>,
 }
 
 impl WorkDoc {
@@ -501,6 +504,7 @@ impl WorkDoc {
             entities: Vec::new(),
             log: Vec::new(),
             last_changes: Vec::new(),
+            spare_changes: Vec::new(),
         }
     }
 
@@ -594,7 +598,7 @@ impl WorkDoc {
             text: &self.text,
             meta: &mut self.meta,
             blocks: &self.blocks,
-            changes: Vec::new(),
+            changes: std::mem::take(&mut self.spare_changes),
             new_blocks: None,
             new_entities: Vec::new(),
             focus,
@@ -614,6 +618,8 @@ impl WorkDoc {
         }
         self.entities.extend(new_entities);
         self.apply(stage, &mut changes)?;
+        changes.clear(); // (apply used them up)
+        self.spare_changes = changes;
         Ok(())
     }
 

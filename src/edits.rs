@@ -314,7 +314,7 @@ impl SourceMap {
             new_len: usize,
             inp: Range<usize>,
         }
-        let mut groups: Vec<Group> = Vec::new();
+        let mut groups: Vec<Group> = Vec::with_capacity(changes.len());
         for c in changes {
             let mut a = c.start;
             let mut b = c.end;
@@ -487,9 +487,10 @@ pub struct WorkDoc {
     /// The changes of the last stage run, in bytes of the text they were
     /// applied to, sorted.
     last_changes: Vec<Splice>,
-    /// An empty list, kept for the next stage run's changes (allocated
-    /// once per document, not grown again at each run).
+    /// Empty lists, kept for the next stage run's changes and entities
+    /// (allocated once per document, not grown again at each run).
     spare_changes: Vec<Change>,
+    spare_entities: Vec<Spanned<EntityInfo>>,
 }
 
 impl WorkDoc {
@@ -505,6 +506,7 @@ impl WorkDoc {
             log: Vec::new(),
             last_changes: Vec::new(),
             spare_changes: Vec::new(),
+            spare_entities: Vec::new(),
         }
     }
 
@@ -600,7 +602,7 @@ impl WorkDoc {
             blocks: &self.blocks,
             changes: std::mem::take(&mut self.spare_changes),
             new_blocks: None,
-            new_entities: Vec::new(),
+            new_entities: std::mem::take(&mut self.spare_entities),
             focus,
         };
         f(&mut ctx)?;
@@ -616,7 +618,8 @@ impl WorkDoc {
         if focus.is_some() && !new_entities.is_empty() {
             self.merge_entities_seen_again(&mut new_entities);
         }
-        self.entities.extend(new_entities);
+        self.entities.append(&mut new_entities);
+        self.spare_entities = new_entities;
         self.apply(stage, &mut changes)?;
         changes.clear(); // (apply used them up)
         self.spare_changes = changes;

@@ -553,8 +553,11 @@ impl WorkDoc {
         let mut splice_shift = 0isize;
         for r in pending {
             let start = moved(r.start, false, &mut c, &mut shift);
-            // The changes' own new text, in order, before this range.
-            while next_splice < splices.len() && splices[next_splice].start < r.start {
+            // The changes' own new text, in order, before this range: those
+            // starting where it starts too (an insertion there, which the
+            // range's start is carried past), so that the ranges are
+            // pushed in order of their start and merge.
+            while next_splice < splices.len() && splices[next_splice].start <= r.start {
                 let s = &splices[next_splice];
                 let at = (s.start as isize + splice_shift) as usize;
                 push(&mut out, at..at + s.new_len);
@@ -1033,6 +1036,18 @@ mod tests {
         let over_both = doc.carry_forward(std::slice::from_ref(&(1..9)));
         assert_eq!(over_both.len(), 1);
         assert_eq!(over_both[0], 0..8);
+        // Text inserted where a pending range starts is covered whole (the
+        // range is carried past it, the insertion's own range starts
+        // before).
+        let mut doc = WorkDoc::new("ab cd".to_string());
+        doc.run_stage::<ChangeError>("t", |ctx| {
+            ctx.changes.push(Change::insert(0, "xyz", &rule("t/r")));
+            Ok(())
+        })
+        .unwrap();
+        let ranges = doc.carry_forward(std::slice::from_ref(&(0..1)));
+        assert_eq!(ranges.len(), 1);
+        assert_eq!(ranges[0], 0..4);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! log lossless, and replaying the log backwards (`restore`).
 //!
 //! A stage returns [`Change`]s: byte ranges of the text it was given, with
-//! the text to put there. [`WorkDoc::apply`] applies them in one pass and
+//! the text to put there. `WorkDoc::apply` (private) applies them in one pass and
 //! records, for each, an [`Edit`] with the original text, the new text,
 //! where it was applied (`at`) and the span of the decoded input it comes
 //! from. That input span is found with a source map: a partition of the

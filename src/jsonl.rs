@@ -299,7 +299,7 @@ struct Line {
     number: u64,
     /// The line's bytes without its line end (checked for UTF-8 by the
     /// cleaning thread, not the reader), or why it cannot be read.
-    text: Result<Vec<u8>, String>,
+    content: Result<Vec<u8>, String>,
 }
 
 /// What cleaning a line gave.
@@ -363,7 +363,7 @@ fn clean_line(pipeline: &Pipeline, line: &Line, text_field: &str) -> Cleaned {
             message,
         })
     };
-    let text = match &line.text {
+    let text = match &line.content {
         Ok(bytes) => match utf8(bytes) {
             Ok(text) => text,
             Err(message) => return bad(message),
@@ -727,7 +727,7 @@ pub fn run(
                         batch.push(Line {
                             source: source.clone(),
                             number,
-                            text: Err(format!(
+                            content: Err(format!(
                                 "line of {read} bytes, too long for a record under \
                                  `max_document_bytes` ({}): skipped",
                                 pipeline.max_document_bytes()
@@ -742,7 +742,6 @@ pub fn run(
                     if bytes.iter().all(u8::is_ascii_whitespace) {
                         continue; // blank lines separate nothing in JSONL
                     }
-                    let text = Ok(bytes);
                     let take = options.shard.is_none_or(|(k, n)| index % n == k - 1);
                     index += 1;
                     if !take {
@@ -752,7 +751,7 @@ pub fn run(
                     batch.push(Line {
                         source: source.clone(),
                         number,
-                        text,
+                        content: Ok(bytes),
                     });
                     if batch.len() >= options.batch_records || batch_bytes >= options.batch_bytes {
                         batch_bytes = 0;

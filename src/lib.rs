@@ -59,6 +59,7 @@ pub mod edits;
 pub mod emit;
 mod json_writer;
 pub mod jsonl;
+pub mod lanes;
 pub mod pipeline;
 pub mod run;
 pub mod stages;

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::edits::{Change, StageCtx};
+use crate::lanes::{LANES, Lanes};
 use crate::stages::mojibake::{CP1252_HIGH, cp1252_byte};
 use crate::stages::{Group, OptionDoc, RuleDoc, RuleInfo, Stage};
-use crate::text_index::ok_chunks_len;
 
 /// Options of the `unicode` stage; each switches one family of fixes.
 #[derive(Clone, Debug, Deserialize)]
@@ -317,29 +317,19 @@ impl Unicode {
     }
 
     /// Fast path: the text is NFC; only characters with a fix change.
-    /// Returns false (and leaves no changes) when a removal would bring a
-    /// combining mark next to a new neighbour: then composition must be
-    /// redone, by the slow path.
+    /// Returns false (and leaves no changes) when the text may not be NFC
+    /// (NFC's quick check, made along the way on the characters from U+0300
+    /// on) or when a removal would bring a combining mark next to a new
+    /// neighbour: then composition must be redone, by the slow path.
     fn fix_characters(&self, text: &str, region: Range<usize>, changes: &mut Vec<Change>) -> bool {
         let bytes = text.as_bytes();
         let first_change = changes.len();
+        let mut nfc = NfcQuickCheck::default();
         let mut i = region.start;
-        // Where to try the next 16 bytes at once (after a failed try, the
-        // bytes it looked at go one by one).
-        let mut next_window = i;
         while i < region.end {
-            if i >= next_window && i >= 2 && i + 16 <= region.end {
-                let window = bytes[i - 2..i + 16].try_into().expect("18 bytes");
-                if nothing_to_fix(window) {
-                    i += 16;
-                    // (A letter cut at the end of the window: its second byte.)
-                    if i < region.end && (0x80..0xC0).contains(&bytes[i]) {
-                        i += 1;
-                    }
-                    next_window = i;
-                    continue;
-                }
-                next_window = i + 16;
+            i = next_to_look_at(bytes, i, region.end);
+            if i == region.end {
+                break;
             }
             let b = bytes[i];
             let second_space = b == b' '
@@ -349,12 +339,21 @@ impl Unicode {
                 i += 1;
                 continue;
             }
-            if let Some(len) = no_fix_len(&bytes[i..]) {
+            if let Some(len) = no_fix_len(&bytes[i..]).or_else(|| kept_space_len(text, i)) {
+                // Those of three bytes (U+2010 to U+203F, U+202F) are NFC
+                // starters; the others are below U+0300.
+                if len == 3 {
+                    nfc.starter();
+                }
                 i += len;
                 continue;
             }
             let c = text[i..].chars().next().expect("char boundary");
             let len = c.len_utf8();
+            if self.config.nfc && c >= '\u{300}' && !nfc.accepts(c) {
+                changes.truncate(first_change);
+                return false;
+            }
             if let Some(fix) = self.fix_at(text, i, c) {
                 let next = text[i + len..].chars().next();
                 let (rule, new) = match fix {
@@ -441,56 +440,106 @@ fn no_fix_len(bytes: &[u8]) -> Option<usize> {
     }
 }
 
-/// Do the 16 bytes after the first two of `window` (which start on a
-/// character) surely need no fix? True when each is printable ASCII, a line
-/// end, or part of a character from U+00C0 to U+02FF (accented letters), and
-/// each space follows a visible character of those (a second space goes).
-/// Written without branches, so that it compiles to vector code.
-fn nothing_to_fix(window: &[u8; 18]) -> bool {
-    let mut bad = 0u8;
-    for k in 0..16 {
-        let (b, p, pp) = (window[k + 2], window[k + 1], window[k]);
-        let printable = b.wrapping_sub(0x21) < 0x7F - 0x21;
-        let line_end = (b == b'\n') | (b == b'\r');
-        let in_letter = (b & 0xC0 == 0x80) | (b.wrapping_sub(0xC3) <= 0xCB - 0xC3);
-        let after_visible = (p.wrapping_sub(0x21) < 0x7F - 0x21)
-            | ((p & 0xC0 == 0x80) & (pp.wrapping_sub(0xC3) <= 0xCB - 0xC3));
-        let space_ok = (b == b' ') & after_visible;
-        bad |= u8::from(!(printable | line_end | in_letter | space_ok));
-    }
-    bad == 0
+/// The length of the space at `i` when it is a plain, no-break or narrow
+/// no-break space after a character that is neither a space nor one that
+/// vanishes (as after "’", "»" or "…"): such a space has no fix, found
+/// without [`Unicode::fix_at`]'s look back.
+fn kept_space_len(text: &str, i: usize) -> Option<usize> {
+    let len = match text.as_bytes()[i..] {
+        [b' ', ..] => 1,
+        [0xC2, 0xA0, ..] => 2,
+        [0xE2, 0x80, 0xAF, ..] => 3,
+        _ => return None,
+    };
+    let keeps = |p: char| !(is_space(p) || vanishes(p) || ('\u{80}'..='\u{9F}').contains(&p));
+    text[..i]
+        .chars()
+        .next_back()
+        .is_none_or(keeps)
+        .then_some(len)
 }
 
-/// Is `s` in NFC for sure? Characters below U+0300 (lead bytes below
-/// 0xCC) are all NFC and never combine with what precedes them: only the
-/// others are looked up. False means "maybe not".
-fn surely_nfc(s: &str) -> bool {
-    let mut high = chars_from_u0300(s).peekable();
-    high.peek().is_none() || is_nfc_quick(high) == IsNormalized::Yes
+/// Can the byte at `i` be passed over? True for printable ASCII, line
+/// ends, the bytes of characters from U+00C0 to U+02FF (accented letters),
+/// a continuation byte of any character, and a space after a visible
+/// character of those: the loop in `fix_characters` has nothing to do
+/// there. (A space after any other character is looked at.)
+fn passes_over(bytes: &[u8], i: usize) -> bool {
+    let b = bytes[i];
+    let printable = |b: u8| (0x21..=0x7E).contains(&b);
+    let continues = |b: u8| (0x80..=0xBF).contains(&b);
+    let letter = |b: u8| (0xC3..=0xCB).contains(&b);
+    let after_visible = i >= 1
+        && (printable(bytes[i - 1]) || (i >= 2 && continues(bytes[i - 1]) && letter(bytes[i - 2])));
+    printable(b)
+        || b == b'\n'
+        || b == b'\r'
+        || continues(b)
+        || letter(b)
+        || (b == b' ' && after_visible)
 }
 
-/// The characters of `s` from U+0300 on, in order: those whose first byte
-/// is 0xCC or more, found 16 bytes at a time (vector code) without
-/// decoding the others.
-fn chars_from_u0300(s: &str) -> impl Iterator<Item = char> + '_ {
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < bytes.len() {
-            let below = ok_chunks_len(&bytes[i..], |b| b < 0xCC);
-            if below > 0 {
-                i += below;
-                continue;
-            }
-            if bytes[i] >= 0xCC {
-                let c = s[i..].chars().next()?;
-                i += c.len_utf8();
-                return Some(c);
-            }
-            i += 1;
+/// The first byte from `i` to `end` that [`passes_over`] does not pass
+/// over (`end` when there is none): 16 bytes at a time. It is never a
+/// continuation byte, so a character starts there.
+fn next_to_look_at(bytes: &[u8], mut i: usize, end: usize) -> usize {
+    while i < 2.min(end) {
+        if !passes_over(bytes, i) {
+            return i;
         }
-        None
-    })
+        i += 1;
+    }
+    while i + LANES <= end {
+        // The 16 bytes from `i`, and the same shifted by one and two bytes:
+        // what comes before each.
+        let (b, p, pp) = (
+            Lanes::load(bytes, i),
+            Lanes::load(bytes, i - 1),
+            Lanes::load(bytes, i - 2),
+        );
+        let letter = |v: Lanes| v.in_range(0xC3, 0xCB);
+        let after_visible = p.in_range(0x21, 0x7E) | (p.in_range(0x80, 0xBF) & letter(pp));
+        let passed = b.in_range(0x21, 0x7E)
+            | b.eq(b'\n')
+            | b.eq(b'\r')
+            | b.in_range(0x80, 0xBF)
+            | letter(b)
+            | (b.eq(b' ') & after_visible);
+        let stop = !passed & 0xFFFF;
+        if stop != 0 {
+            return i + stop.trailing_zeros() as usize;
+        }
+        i += LANES;
+    }
+    while i < end && passes_over(bytes, i) {
+        i += 1;
+    }
+    i
+}
+
+/// NFC's quick check, one character at a time, on the characters from
+/// U+0300 on (those below never combine with what precedes them).
+#[derive(Default)]
+struct NfcQuickCheck {
+    /// Combining class of the last character checked.
+    last_class: u8,
+}
+
+impl NfcQuickCheck {
+    /// Is the text surely still NFC with `c` next? False means "maybe not".
+    fn accepts(&mut self, c: char) -> bool {
+        let class = unicode_normalization::char::canonical_combining_class(c);
+        if class != 0 && self.last_class > class {
+            return false;
+        }
+        self.last_class = class;
+        is_nfc_quick(std::iter::once(c)) == IsNormalized::Yes
+    }
+
+    /// Next is a character from U+0300 on known to be an NFC starter.
+    fn starter(&mut self) {
+        self.last_class = 0;
+    }
 }
 
 /// A plain space, a character `spaces` turns into one, or a no-break
@@ -564,8 +613,7 @@ impl Stage for Unicode {
     fn process(&self, ctx: &mut StageCtx<'_>) {
         let text = ctx.text;
         for region in ctx.regions() {
-            let is_nfc = !self.config.nfc || surely_nfc(&text[region.clone()]);
-            if !(is_nfc && self.fix_characters(text, region.clone(), &mut ctx.changes)) {
+            if !self.fix_characters(text, region.clone(), &mut ctx.changes) {
                 self.fix_and_compose(text, region, &mut ctx.changes);
             }
         }
@@ -610,41 +658,39 @@ mod tests {
                 assert!(is_stable_start(c), "{c:?} combines");
             }
         }
-        // A space after a letter skipped by `nothing_to_fix` has no fix.
+        // A space after a letter passed over by `next_to_look_at` has no fix.
         for c in '\u{C0}'..='\u{2FF}' {
             let text = format!("{c} b");
             assert!(stage.fix_at(&text, c.len_utf8(), ' ').is_none(), "{c:?}");
         }
-        let text = "déjà l’Irak « x » e\u{301}\u{300} 한국어 ".repeat(5);
-        for start in (0..text.len()).filter(|&i| text.is_char_boundary(i)) {
-            let quick: String = chars_from_u0300(&text[start..]).collect();
-            let all: String = text[start..].chars().filter(|&c| c >= '\u{300}').collect();
-            assert_eq!(quick, all);
-        }
-        assert!(surely_nfc("déjà l’Irak « x »"));
-        assert!(!surely_nfc("de\u{301}ja\u{300}"));
-        assert!(!surely_nfc("\u{1100}\u{1161}")); // Hangul jamo compose
+        // The fast path gives up on text that may not be NFC.
+        let fast = |text: &str| stage.fix_characters(text, 0..text.len(), &mut Vec::new());
+        assert!(fast("déjà l’Irak « x » 한국어"));
+        assert!(!fast("de\u{301}ja\u{300}"));
+        assert!(!fast("\u{1100}\u{1161}")); // Hangul jamo compose
+        assert!(!fast("a\u{350}\u{316}")); // marks out of order
+        assert!(fast("a\u{350}\u{2014}\u{316}")); // a dash between them
     }
 
     #[test]
-    fn windows_passed_over_have_nothing_to_fix() {
-        // Random strings of characters around the ones the window test
-        // accepts; every character starting in a window it passes over
-        // (and one cut at its end) must have no fix.
+    fn bytes_passed_over_have_nothing_to_fix() {
+        // Random strings of characters around the ones the scan passes
+        // over; every character it passes over must have no fix, and the
+        // vector scan must stop where the byte-by-byte test does.
         let stage = Unicode::new(UnicodeConfig::default());
         let alphabet = [
             "a", "Z", " ", "é", "ʼ", "\n", "\r", ".", "  ", "\t", "\u{A0}", "\u{2009}", "\u{AD}",
-            "e\u{301}", "’", "\u{7}", "\u{85}", "\u{200B}", "\u{200D}", "ﬀ", "Ω",
+            "e\u{301}", "’", "\u{7}", "\u{85}", "\u{200B}", "\u{200D}", "ﬀ", "Ω", "\u{202F}",
         ];
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         let mut passed = 0;
         for _ in 0..20_000 {
             let mut text = String::new();
-            for _ in 0..14 {
+            for _ in 0..24 {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                // Mostly the first nine, which the window test accepts.
+                // Mostly the first nine, which the scan passes over.
                 let pick = if seed.is_multiple_of(8) {
                     seed >> 8
                 } else {
@@ -653,12 +699,17 @@ mod tests {
                 text.push_str(alphabet[(pick % alphabet.len() as u64) as usize]);
             }
             let bytes = text.as_bytes();
-            for i in (2..bytes.len().saturating_sub(15)).filter(|&i| text.is_char_boundary(i)) {
-                if !nothing_to_fix(bytes[i - 2..i + 16].try_into().unwrap()) {
-                    continue;
+            for i in (0..bytes.len()).filter(|&i| text.is_char_boundary(i)) {
+                let stop = next_to_look_at(bytes, i, bytes.len());
+                let first = (i..bytes.len()).find(|&j| !passes_over(bytes, j));
+                assert_eq!(stop, first.unwrap_or(bytes.len()), "{text:?} from {i}");
+                assert!(text.is_char_boundary(stop));
+                passed += text[i..stop].chars().count();
+                if kept_space_len(&text, i).is_some() {
+                    let c = text[i..].chars().next().unwrap();
+                    assert!(stage.fix_at(&text, i, c).is_none(), "{text:?} at {i}");
                 }
-                passed += 1;
-                for (j, c) in text[i..].char_indices().take_while(|&(j, _)| j < 16) {
+                for (j, c) in text[i..stop].char_indices() {
                     assert!(
                         stage.fix_at(&text, i + j, c).is_none(),
                         "{text:?} at {}",
@@ -667,7 +718,7 @@ mod tests {
                 }
             }
         }
-        assert!(passed > 1000, "only {passed} windows passed over");
+        assert!(passed > 100_000, "only {passed} characters passed over");
     }
 
     #[test]

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::edits::{Change, StageCtx};
+use crate::lanes::{LANES, Lanes};
 use crate::stages::{Group, RuleDoc, RuleInfo, Stage};
-use crate::text_index::ok_chunks_len;
 
 /// Options of the `mojibake` stage (none besides `enabled`).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -487,11 +487,37 @@ impl Stage for Mojibake {
     }
 }
 
-/// The length of the ASCII text `bytes` starts with: 16 bytes at a time
-/// (vector code), then byte by byte.
-fn ascii_len(bytes: &[u8]) -> usize {
-    let i = ok_chunks_len(bytes, |b| b < 0x80);
-    i + bytes[i..].iter().take_while(|&&b| b < 0x80).count()
+/// Is the byte at `k` where a repair may start? A C1 control (C2 80 to
+/// C2 9F), an "Â" or "Ã" (C3 82, C3 83), or a letter from U+00C0 to U+00FF
+/// (C3 xx) followed by another character that is not ASCII: every run of
+/// characters that [`could_change`] (or that ends in "Â" or "Ã") holds one.
+/// Correct French text has few: its accented letters are followed by ASCII.
+fn is_suspect(bytes: &[u8], k: usize) -> bool {
+    let at = |k: usize| bytes.get(k).copied().unwrap_or(0);
+    match at(k) {
+        0xC2 => (0x80..=0x9F).contains(&at(k + 1)),
+        0xC3 => matches!(at(k + 1), 0x82 | 0x83) || at(k + 2) >= 0x80,
+        _ => false,
+    }
+}
+
+/// The first byte from `i` to `end` that [`is_suspect`]: 16 bytes at a time.
+fn next_suspect(bytes: &[u8], mut i: usize, end: usize) -> Option<usize> {
+    while i + LANES <= end && i + 2 + LANES <= bytes.len() {
+        let (b, next, after) = (
+            Lanes::load(bytes, i),
+            Lanes::load(bytes, i + 1),
+            Lanes::load(bytes, i + 2),
+        );
+        let c1 = b.eq(0xC2) & next.in_range(0x80, 0x9F);
+        let latin = b.eq(0xC3) & (next.in_range(0x82, 0x83) | after.in_range(0x80, 0xFF));
+        let suspects = c1 | latin;
+        if suspects != 0 {
+            return Some(i + suspects.trailing_zeros() as usize);
+        }
+        i += LANES;
+    }
+    (i..end).find(|&k| is_suspect(bytes, k))
 }
 
 impl Mojibake {
@@ -504,23 +530,30 @@ impl Mojibake {
         // run sees the same thing.
         let mut repaired: Option<(usize, char)> = None;
         while i < region.end {
-            if bytes[i] < 0x80 {
-                i += ascii_len(&bytes[i..region.end]);
-                continue;
-            }
-            // A run of characters that Windows-1252 has bytes for.
-            let start = i;
-            let mut end = i;
+            // Runs without a suspect byte cannot change: passed over.
+            let Some(suspect) = next_suspect(bytes, i, region.end) else {
+                break;
+            };
+            // The run of characters that Windows-1252 has bytes for that
+            // holds it.
+            let start = suspect
+                - text[i..suspect]
+                    .chars()
+                    .rev()
+                    .take_while(|&c| cp1252_byte(c).is_some())
+                    .map(char::len_utf8)
+                    .sum::<usize>();
+            let mut end = start;
             for c in text[start..].chars() {
                 if cp1252_byte(c).is_none() {
                     break;
                 }
                 end += c.len_utf8();
             }
-            if end == start {
-                i += text[start..].chars().next().map_or(1, char::len_utf8);
-                continue;
-            }
+            debug_assert!(
+                end > suspect,
+                "a suspect byte starts a character of the run"
+            );
             let run = &text[start..end];
             // Fast path: most runs are one accented letter of correct text.
             // Only a lead byte followed by a continuation byte, a C1
@@ -623,11 +656,48 @@ mod tests {
     }
 
     #[test]
-    fn ascii_len_stops_at_the_first_other_byte() {
-        for n in 0..40 {
-            let text = format!("{}é{}", "a".repeat(n), "b".repeat(20));
-            assert_eq!(ascii_len(text.as_bytes()), n);
-            assert_eq!(ascii_len(&text.as_bytes()[..n]), n);
+    fn runs_that_may_change_hold_a_suspect_found_16_bytes_at_a_time() {
+        let alphabet = [
+            "a", " ", "é", "Ã", "Â", "©", "’", "\u{92}", "«", "ŕ", "한", "\n", "€", "\u{A0}", "Å",
+            "ô",
+        ];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..5_000 {
+            let mut text = String::new();
+            for _ in 0..30 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let pick = if seed.is_multiple_of(4) {
+                    seed >> 8
+                } else {
+                    (seed >> 8) % 3
+                };
+                text.push_str(alphabet[(pick % alphabet.len() as u64) as usize]);
+            }
+            let bytes = text.as_bytes();
+            // Every run that may change holds a suspect byte.
+            let mut start = 0;
+            for (k, c) in text.char_indices().chain([(text.len(), 'a')]) {
+                if cp1252_byte(c).is_some() {
+                    continue;
+                }
+                let run = &text[start..k];
+                let before_space = text[k..].starts_with(' ');
+                if could_change(run) || (before_space && run.ends_with(['Â', 'Ã'])) {
+                    assert!(
+                        (start..k).any(|j| is_suspect(bytes, j)),
+                        "{run:?} in {text:?}"
+                    );
+                }
+                start = k + c.len_utf8();
+            }
+            for i in 0..bytes.len() {
+                for end in [i, (i + 20).min(bytes.len()), bytes.len()] {
+                    let want = (i..end).find(|&k| is_suspect(bytes, k));
+                    assert_eq!(next_suspect(bytes, i, end), want, "{text:?} {i}..{end}");
+                }
+            }
         }
     }
 

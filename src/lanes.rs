@@ -39,6 +39,35 @@ impl Lanes {
     }
 }
 
+/// The first position from `from` to `to` where `stops` holds (`to` when
+/// there is none), 16 positions at a time where it can: `stops16(p)` must
+/// give the mask of `stops` for the positions `p` to `p + 15`, and is only
+/// called for `p` in `lo..=hi - 16`, so that it may load the bytes it needs
+/// around `p` (positions past `to` in its mask are ignored).
+#[inline]
+pub fn first_stop(
+    (from, to): (usize, usize),
+    (lo, hi): (usize, usize),
+    stops16: impl Fn(usize) -> u32,
+    stops: impl Fn(usize) -> bool,
+) -> usize {
+    let mut p = from;
+    while p < to {
+        if p >= lo && p + LANES <= hi {
+            let mask = stops16(p);
+            if mask != 0 {
+                return to.min(p + mask.trailing_zeros() as usize);
+            }
+            p += LANES;
+        } else if stops(p) {
+            return p;
+        } else {
+            p += 1;
+        }
+    }
+    to
+}
+
 #[cfg(target_arch = "x86_64")]
 mod imp {
     use std::arch::x86_64::{

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::edits::{Change, StageCtx};
-use crate::lanes::{LANES, Lanes};
+use crate::lanes::{Lanes, first_stop};
 use crate::stages::{Group, RuleDoc, RuleInfo, Stage};
 
 /// Options of the `mojibake` stage (none besides `enabled`).
@@ -502,8 +502,8 @@ fn is_suspect(bytes: &[u8], k: usize) -> bool {
 }
 
 /// The first byte from `i` to `end` that [`is_suspect`]: 16 bytes at a time.
-fn next_suspect(bytes: &[u8], mut i: usize, end: usize) -> Option<usize> {
-    while i + LANES <= end && i + 2 + LANES <= bytes.len() {
+fn next_suspect(bytes: &[u8], i: usize, end: usize) -> Option<usize> {
+    let suspects16 = |i| {
         let (b, next, after) = (
             Lanes::load(bytes, i),
             Lanes::load(bytes, i + 1),
@@ -511,13 +511,11 @@ fn next_suspect(bytes: &[u8], mut i: usize, end: usize) -> Option<usize> {
         );
         let c1 = b.eq(0xC2) & next.in_range(0x80, 0x9F);
         let latin = b.eq(0xC3) & (next.in_range(0x82, 0x83) | after.in_range(0x80, 0xFF));
-        let suspects = c1 | latin;
-        if suspects != 0 {
-            return Some(i + suspects.trailing_zeros() as usize);
-        }
-        i += LANES;
-    }
-    (i..end).find(|&k| is_suspect(bytes, k))
+        c1 | latin
+    };
+    let bounds = (0, bytes.len().saturating_sub(2));
+    let k = first_stop((i, end), bounds, suspects16, |k| is_suspect(bytes, k));
+    (k < end).then_some(k)
 }
 
 impl Mojibake {

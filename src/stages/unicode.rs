@@ -12,7 +12,7 @@ use serde::Deserialize;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::edits::{Change, StageCtx};
-use crate::lanes::{LANES, Lanes};
+use crate::lanes::{Lanes, first_stop};
 use crate::stages::mojibake::{CP1252_HIGH, cp1252_byte};
 use crate::stages::{Group, OptionDoc, RuleDoc, RuleInfo, Stage};
 
@@ -482,14 +482,8 @@ fn passes_over(bytes: &[u8], i: usize) -> bool {
 /// The first byte from `i` to `end` that [`passes_over`] does not pass
 /// over (`end` when there is none): 16 bytes at a time. It is never a
 /// continuation byte, so a character starts there.
-fn next_to_look_at(bytes: &[u8], mut i: usize, end: usize) -> usize {
-    while i < 2.min(end) {
-        if !passes_over(bytes, i) {
-            return i;
-        }
-        i += 1;
-    }
-    while i + LANES <= end {
+fn next_to_look_at(bytes: &[u8], i: usize, end: usize) -> usize {
+    let stops16 = |i| {
         // The 16 bytes from `i`, and the same shifted by one and two bytes:
         // what comes before each.
         let (b, p, pp) = (
@@ -505,16 +499,11 @@ fn next_to_look_at(bytes: &[u8], mut i: usize, end: usize) -> usize {
             | b.in_range(0x80, 0xBF)
             | letter(b)
             | (b.eq(b' ') & after_visible);
-        let stop = !passed & 0xFFFF;
-        if stop != 0 {
-            return i + stop.trailing_zeros() as usize;
-        }
-        i += LANES;
-    }
-    while i < end && passes_over(bytes, i) {
-        i += 1;
-    }
-    i
+        !passed & 0xFFFF
+    };
+    first_stop((i, end), (2, bytes.len()), stops16, |i| {
+        !passes_over(bytes, i)
+    })
 }
 
 /// NFC's quick check, one character at a time, on the characters from

@@ -14,6 +14,12 @@ pub const LANES: usize = 16;
 #[derive(Clone, Copy)]
 pub struct Lanes(imp::Vector);
 
+/// Which of 16 bytes are in a class: combined with `|`, `&` and
+/// [`Hits::and_not`] while still in a vector register, then read as a bit
+/// mask once ([`Hits::mask`]).
+#[derive(Clone, Copy)]
+pub struct Hits(imp::Hits);
+
 impl Lanes {
     /// The 16 bytes of `bytes` from `at`.
     ///
@@ -27,55 +33,128 @@ impl Lanes {
 
     /// The bytes equal to `b`.
     #[inline]
-    pub fn eq(self, b: u8) -> u32 {
-        imp::eq(self.0, b)
+    pub fn eq(self, b: u8) -> Hits {
+        Hits(imp::eq(self.0, b))
     }
 
     /// The bytes from `lo` to `hi` (both included, unsigned).
     #[inline]
-    pub fn in_range(self, lo: u8, hi: u8) -> u32 {
+    pub fn in_range(self, lo: u8, hi: u8) -> Hits {
         debug_assert!(lo <= hi);
-        imp::in_range(self.0, lo, hi)
+        Hits(imp::in_range(self.0, lo, hi))
     }
 }
 
-/// The first position from `from` to `to` where `stops` holds (`to` when
-/// there is none), 16 positions at a time where it can: `stops16(p)` must
-/// give the mask of `stops` for the positions `p` to `p + 15`, and is only
-/// called for `p` in `lo..=hi - 16`, so that it may load the bytes it needs
-/// around `p` (positions past `to` in its mask are ignored).
+impl Hits {
+    /// Bit k set for byte k in the class.
+    #[inline]
+    pub fn mask(self) -> u32 {
+        imp::mask(self.0)
+    }
+
+    /// The bytes in this class but not in `other`.
+    #[inline]
+    pub fn and_not(self, other: Hits) -> Hits {
+        Hits(imp::and_not(self.0, other.0))
+    }
+}
+
+impl std::ops::BitOr for Hits {
+    type Output = Hits;
+    #[inline]
+    fn bitor(self, other: Hits) -> Hits {
+        Hits(imp::or(self.0, other.0))
+    }
+}
+
+impl std::ops::BitAnd for Hits {
+    type Output = Hits;
+    #[inline]
+    fn bitand(self, other: Hits) -> Hits {
+        Hits(imp::and(self.0, other.0))
+    }
+}
+
+/// The positions up to `to` where a predicate holds ("stops"), found 16
+/// at a time where it can, for a loop that goes from one stop to the next
+/// (and may skip some): each 16 positions are tested once.
+///
+/// `stops16(p)` must give the mask of `stops` for the positions `p` to
+/// `p + 15`; it is only called for `p` in `lo..=hi - 16`, so that it may
+/// load the bytes it needs around `p` (bits past `to` are ignored).
+pub struct Stops<F16, F> {
+    to: usize,
+    lo: usize,
+    hi: usize,
+    stops16: F16,
+    stops: F,
+    /// The last 16 positions tested at once: the first, and their mask.
+    chunk: (usize, u32),
+}
+
+impl<F16: Fn(usize) -> u32, F: Fn(usize) -> bool> Stops<F16, F> {
+    pub fn new(to: usize, (lo, hi): (usize, usize), stops16: F16, stops: F) -> Self {
+        Stops {
+            to,
+            lo,
+            hi,
+            stops16,
+            stops,
+            // (No chunk yet: no position is at or after `usize::MAX`.)
+            chunk: (usize::MAX, 0),
+        }
+    }
+
+    /// The first stop from `p` on (`to` when there is none).
+    #[inline]
+    pub fn from(&mut self, mut p: usize) -> usize {
+        let (base, mask) = self.chunk;
+        if p >= base && p - base < LANES {
+            let rest = mask & (u32::MAX << (p - base));
+            if rest != 0 {
+                return self.to.min(base + rest.trailing_zeros() as usize);
+            }
+            p = base + LANES;
+        }
+        while p < self.to {
+            if p >= self.lo && p + LANES <= self.hi {
+                let mask = (self.stops16)(p);
+                self.chunk = (p, mask);
+                if mask != 0 {
+                    return self.to.min(p + mask.trailing_zeros() as usize);
+                }
+                p += LANES;
+            } else if (self.stops)(p) {
+                return p;
+            } else {
+                p += 1;
+            }
+        }
+        self.to
+    }
+}
+
+/// The first stop from `from` to `to` (see [`Stops`]).
 #[inline]
 pub fn first_stop(
     (from, to): (usize, usize),
-    (lo, hi): (usize, usize),
+    bounds: (usize, usize),
     stops16: impl Fn(usize) -> u32,
     stops: impl Fn(usize) -> bool,
 ) -> usize {
-    let mut p = from;
-    while p < to {
-        if p >= lo && p + LANES <= hi {
-            let mask = stops16(p);
-            if mask != 0 {
-                return to.min(p + mask.trailing_zeros() as usize);
-            }
-            p += LANES;
-        } else if stops(p) {
-            return p;
-        } else {
-            p += 1;
-        }
-    }
-    to
+    Stops::new(to, bounds, stops16, stops).from(from)
 }
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8,
-        _mm_sub_epi8,
+        __m128i, _mm_and_si128, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8,
+        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_sub_epi8,
     };
 
     pub type Vector = __m128i;
+    /// 0xFF in the bytes of the class, 0 elsewhere.
+    pub type Hits = __m128i;
 
     // SAFETY (of the `unsafe` blocks below): SSE2 is part of every x86_64
     // target, so its instructions are always there; the compiler still asks
@@ -84,30 +163,50 @@ mod imp {
     #[inline]
     pub fn load(chunk: &[u8; 16]) -> Vector {
         // SAFETY: `chunk` is 16 readable bytes, and this load has no
-        // alignment requirement (and SSE2, see below).
+        // alignment requirement (and SSE2, see above).
         unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) }
     }
 
     #[inline]
-    pub fn eq(v: Vector, b: u8) -> u32 {
-        unsafe { _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u32 }
+    pub fn eq(v: Vector, b: u8) -> Hits {
+        unsafe { _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)) }
     }
 
     #[inline]
-    pub fn in_range(v: Vector, lo: u8, hi: u8) -> u32 {
+    pub fn in_range(v: Vector, lo: u8, hi: u8) -> Hits {
         // b - lo (wrapping) is at most hi - lo exactly for the bytes in
         // range: min(d, hi - lo) == d.
         unsafe {
             let d = _mm_sub_epi8(v, _mm_set1_epi8(lo as i8));
-            let m = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8((hi - lo) as i8)), d);
-            _mm_movemask_epi8(m) as u32
+            _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8((hi - lo) as i8)), d)
         }
+    }
+
+    #[inline]
+    pub fn mask(h: Hits) -> u32 {
+        unsafe { _mm_movemask_epi8(h) as u32 }
+    }
+
+    #[inline]
+    pub fn or(a: Hits, b: Hits) -> Hits {
+        unsafe { _mm_or_si128(a, b) }
+    }
+
+    #[inline]
+    pub fn and(a: Hits, b: Hits) -> Hits {
+        unsafe { _mm_and_si128(a, b) }
+    }
+
+    #[inline]
+    pub fn and_not(a: Hits, b: Hits) -> Hits {
+        unsafe { _mm_andnot_si128(b, a) }
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
     pub type Vector = [u8; 16];
+    pub type Hits = u32;
 
     #[inline]
     pub fn load(chunk: &[u8; 16]) -> Vector {
@@ -115,20 +214,40 @@ mod imp {
     }
 
     #[inline]
-    fn mask(v: Vector, f: impl Fn(u8) -> bool) -> u32 {
+    fn hits(v: Vector, f: impl Fn(u8) -> bool) -> Hits {
         v.iter()
             .enumerate()
             .fold(0, |m, (k, &b)| m | (u32::from(f(b)) << k))
     }
 
     #[inline]
-    pub fn eq(v: Vector, b: u8) -> u32 {
-        mask(v, |x| x == b)
+    pub fn eq(v: Vector, b: u8) -> Hits {
+        hits(v, |x| x == b)
     }
 
     #[inline]
-    pub fn in_range(v: Vector, lo: u8, hi: u8) -> u32 {
-        mask(v, |x| (lo..=hi).contains(&x))
+    pub fn in_range(v: Vector, lo: u8, hi: u8) -> Hits {
+        hits(v, |x| (lo..=hi).contains(&x))
+    }
+
+    #[inline]
+    pub fn mask(h: Hits) -> u32 {
+        h
+    }
+
+    #[inline]
+    pub fn or(a: Hits, b: Hits) -> Hits {
+        a | b
+    }
+
+    #[inline]
+    pub fn and(a: Hits, b: Hits) -> Hits {
+        a & b
+    }
+
+    #[inline]
+    pub fn and_not(a: Hits, b: Hits) -> Hits {
+        a & !b
     }
 }
 
@@ -149,10 +268,16 @@ mod tests {
                 (0..LANES).fold(0u32, |m, k| m | (u32::from(f(chunk[k])) << k))
             };
             for &b in &bounds {
-                assert_eq!(lanes.eq(b), mask(&|x| x == b), "eq {b:#x} at {at}");
+                assert_eq!(lanes.eq(b).mask(), mask(&|x| x == b), "eq {b:#x} at {at}");
                 for &hi in bounds.iter().filter(|&&hi| hi >= b) {
                     let want = mask(&|x| (b..=hi).contains(&x));
-                    assert_eq!(lanes.in_range(b, hi), want, "{b:#x}..={hi:#x} at {at}");
+                    let hits = lanes.in_range(b, hi);
+                    assert_eq!(hits.mask(), want, "{b:#x}..={hi:#x} at {at}");
+                    let odd = mask(&|x| x % 2 == 1);
+                    let odd_hits = (0..128).fold(lanes.eq(1), |h, k| h | lanes.eq(2 * k + 1));
+                    assert_eq!(odd_hits.mask(), odd);
+                    assert_eq!((hits & odd_hits).mask(), want & odd);
+                    assert_eq!(hits.and_not(odd_hits).mask(), want & !odd);
                 }
             }
         }

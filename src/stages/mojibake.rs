@@ -511,7 +511,7 @@ fn next_suspect(bytes: &[u8], i: usize, end: usize) -> Option<usize> {
         );
         let c1 = b.eq(0xC2) & next.in_range(0x80, 0x9F);
         let latin = b.eq(0xC3) & (next.in_range(0x82, 0x83) | after.in_range(0x80, 0xFF));
-        c1 | latin
+        (c1 | latin).mask()
     };
     let bounds = (0, bytes.len().saturating_sub(2));
     let k = first_stop((i, end), bounds, suspects16, |k| is_suspect(bytes, k));

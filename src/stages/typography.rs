@@ -19,6 +19,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::edits::{Change, StageCtx};
+use crate::lanes::{Lanes, Stops};
 use crate::stages::mojibake::{would_repair, would_repair_around};
 use crate::stages::{Group, OptionDoc, RuleDoc, RuleInfo, Stage};
 
@@ -220,9 +221,10 @@ impl Typography {
     /// One line (`text[start..end]`), with buffers reused from line to
     /// line. Positions are byte offsets in `text`; characters are decoded
     /// where a pass looks, not all up front.
-    /// `SKIP_PLAIN_SPACES`: pass over, while scanning, the single spaces
-    /// the spaces pass would leave (false only in a test that checks so).
-    fn line<const SKIP_PLAIN_SPACES: bool>(
+    /// `SHORTCUTS`: pass over, while scanning, the single spaces the
+    /// spaces pass would leave, and stop there when no byte of the line
+    /// [`matters`] (false only in a test that checks so).
+    fn line<const SHORTCUTS: bool>(
         &self,
         text: &str,
         (start, end): (usize, usize),
@@ -241,29 +243,25 @@ impl Typography {
         // Where the characters the passes act on are: each pass visits
         // those, not the whole line.
         let bytes = text.as_bytes();
+        // (Control characters stop the scan too: a line that holds one
+        // matters.)
+        let stops = |p| bytes[p] < 0x20 || scan_stops(bytes, (start, end), p, SHORTCUTS);
+        let stops16 = |p| {
+            let controls = Lanes::load(bytes, p).in_range(0x00, 0x1F).mask();
+            controls | scan_stops16(bytes, p, SHORTCUTS)
+        };
+        let mut stops = Stops::new(end, scan_vector_bounds(bytes, (start, end)), stops16, stops);
+        let mut matters_somewhere = false;
         let mut p = start;
-        while p < end {
-            let b = bytes[p];
-            // Letters, digits, most punctuation, the other characters'
-            // bytes: one table look.
-            if !SCANNED[usize::from(b)] {
-                p += 1;
-                continue;
+        loop {
+            p = stops.from(p);
+            if p == end {
+                break;
             }
+            matters_somewhere = matters_somewhere || matters(&text[start..end], p - start);
+            let b = bytes[p];
             if b < 0x80 {
                 match b {
-                    // One plain space between a word (or punctuation other
-                    // than an opening bracket) and a letter or digit: the
-                    // spaces pass would leave it as it is.
-                    b' ' if SKIP_PLAIN_SPACES
-                        && p > start
-                        && p + 1 < end
-                        && bytes[p + 1].is_ascii_alphanumeric()
-                        && bytes[p - 1] < 0x80
-                        && !matches!(
-                            bytes[p - 1],
-                            b' ' | b'\t' | 0x0B | 0x0C | b'\r' | b'(' | b'['
-                        ) => {}
                     b' ' | b'\t' | 0x0B | 0x0C | b'\r' => spaces.push((p, p + 1)),
                     b'\'' => apostrophes.push(p),
                     b',' => commas.push(p),
@@ -284,6 +282,9 @@ impl Typography {
                 _ => {}
             }
             p += len;
+        }
+        if SHORTCUTS && !matters_somewhere {
+            return;
         }
         let line = LineChars {
             text,
@@ -436,9 +437,7 @@ impl Typography {
                 let line = &text[start..end];
                 let lead = line.len() - line.trim_start().len();
                 let content = (start + lead, start + lead + line.trim().len());
-                if may_change(&text[content.0..content.1]) {
-                    self.line::<true>(text, content, &mut ctx.changes, buffers);
-                }
+                self.line::<true>(text, content, &mut ctx.changes, buffers);
             }
             if end == text.len() {
                 break;
@@ -448,50 +447,114 @@ impl Typography {
     }
 }
 
-/// Could any rule change this line (without its end white space)? A
-/// conservative look at the bytes, so that the many lines with nothing to
+/// Does the byte at `j` of `text` (one line, without its end white space)
+/// say that a rule may change the line? A conservative look at the bytes
+/// [`Typography::line`] stops at, so that the many lines with nothing to
 /// change (words separated by single spaces, commas followed by a space)
-/// are not decoded at all: a guillemet, an apostrophe between letters, a
-/// comma before a letter, French punctuation, white space other than one
-/// plain space before a letter or digit (and not after a parenthesis or
-/// bracket) all say yes.
-fn may_change(text: &str) -> bool {
+/// are not decoded: a guillemet, an apostrophe between letters, a comma
+/// before a letter, French punctuation, a control character, white space
+/// other than one plain space before a letter or digit (and not after a
+/// parenthesis or bracket) all say yes.
+fn matters(text: &str, j: usize) -> bool {
     let line = text.as_bytes();
     let letter = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii_alphabetic() || b >= 0x80);
-    for (j, &b) in line.iter().enumerate() {
-        // Most bytes (letters, digits, most punctuation, the bytes inside
-        // a character) can say nothing: one table look passes them.
-        if !MAY_MATTER[usize::from(b)] {
-            continue;
+    let (prev, next) = (j.checked_sub(1).map(|p| &line[p]), line.get(j + 1));
+    match line[j] {
+        b'\'' => letter(prev) && letter(next),
+        b',' => letter(next),
+        b';' | b'!' | b'?' | b':' => true,
+        0x00..=0x1F => true,
+        // (A space is one byte: a character starts after it.)
+        b' ' => {
+            matches!(prev, Some(b'(' | b'[')) || !text[j + 1..].starts_with(char::is_alphanumeric)
         }
-        let (prev, next) = (j.checked_sub(1).map(|p| &line[p]), line.get(j + 1));
-        let yes = match b {
-            b'\'' => letter(prev) && letter(next),
-            b',' => letter(next),
-            b';' | b'!' | b'?' | b':' => true,
-            0x00..=0x1F => true,
-            // (A space is one byte: a character starts after it.)
-            b' ' => {
-                matches!(prev, Some(b'(' | b'['))
-                    || !text[j + 1..].starts_with(char::is_alphanumeric)
-            }
-            // « » (C2 AB, C2 BB); no-break space, NEL (C2 A0, C2 85).
-            0xC2 => matches!(next, Some(0xAB | 0xBB | 0xA0 | 0x85)),
-            // U+1680, U+2000 to U+200A, U+2028, U+2029, U+202F, U+205F,
-            // U+3000: the other white space.
-            0xE1 => line[j..].starts_with(&[0xE1, 0x9A, 0x80]),
-            0xE2 => matches!(
-                line.get(j + 1..j + 3),
-                Some([0x80, 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF] | [0x81, 0x9F])
-            ),
-            0xE3 => line[j..].starts_with(&[0xE3, 0x80, 0x80]),
-            _ => false,
-        };
-        if yes {
-            return true;
-        }
+        // « » (C2 AB, C2 BB); no-break space, NEL (C2 A0, C2 85).
+        0xC2 => matches!(next, Some(0xAB | 0xBB | 0xA0 | 0x85)),
+        // U+1680, U+2000 to U+200A, U+2028, U+2029, U+202F, U+205F,
+        // U+3000: the other white space.
+        0xE1 => line[j..].starts_with(&[0xE1, 0x9A, 0x80]),
+        0xE2 => is_e2_space(line, j),
+        0xE3 => line[j..].starts_with(&[0xE3, 0x80, 0x80]),
+        _ => false,
     }
-    false
+}
+
+/// Does [`Typography::line`] stop at byte `p` of the line `start..end`?
+/// At the bytes of [`SCANNED`] but the E2 of characters other than white
+/// space, and, with `skip_plain_spaces`, but a plain space the spaces pass
+/// would leave: one between a word (or punctuation other than an opening
+/// bracket) and an ASCII letter or digit.
+fn scan_stops(
+    bytes: &[u8],
+    (start, end): (usize, usize),
+    p: usize,
+    skip_plain_spaces: bool,
+) -> bool {
+    let b = bytes[p];
+    let plain_space = b == b' '
+        && p > start
+        && p + 1 < end
+        && bytes[p + 1].is_ascii_alphanumeric()
+        && bytes[p - 1] < 0x80
+        && !matches!(
+            bytes[p - 1],
+            b' ' | b'\t' | 0x0B | 0x0C | b'\r' | b'(' | b'['
+        );
+    SCANNED[usize::from(b)]
+        && (b != 0xE2 || is_e2_space(bytes, p))
+        && !(skip_plain_spaces && plain_space)
+}
+
+/// [`scan_stops`] for the 16 bytes from `p`, which must be within
+/// [`scan_vector_bounds`].
+fn scan_stops16(bytes: &[u8], p: usize, skip_plain_spaces: bool) -> u32 {
+    let (prev, b, next, after) = (
+        Lanes::load(bytes, p - 1),
+        Lanes::load(bytes, p),
+        Lanes::load(bytes, p + 1),
+        Lanes::load(bytes, p + 2),
+    );
+    let e2_space = b.eq(0xE2)
+        & ((next.eq(0x80)
+            & (after.in_range(0x80, 0x8A) | after.in_range(0xA8, 0xA9) | after.eq(0xAF)))
+            | (next.eq(0x81) & after.eq(0x9F)));
+    let scanned = b.in_range(0x09, 0x0D)
+        | b.in_range(b' ', b'!')
+        | b.eq(b'\'')
+        | b.eq(b',')
+        | b.in_range(b':', b';')
+        | b.eq(b'?')
+        | b.eq(0xC2)
+        | b.eq(0xE1)
+        | b.eq(0xE3)
+        | e2_space;
+    if !skip_plain_spaces {
+        return scanned.mask();
+    }
+    let alnum = next.in_range(b'0', b'9') | next.in_range(b'A', b'Z') | next.in_range(b'a', b'z');
+    let after_word = prev.in_range(0x00, 0x7F).and_not(
+        prev.eq(b' ') | prev.eq(b'\t') | prev.in_range(0x0B, 0x0D) | prev.eq(b'(') | prev.eq(b'['),
+    );
+    scanned.and_not(b.eq(b' ') & alnum & after_word).mask()
+}
+
+/// Where [`scan_stops16`] may look at the line `start..end`: it reads the
+/// byte before and the two after its 16, and may treat each space as one
+/// with a byte of the line on either side.
+fn scan_vector_bounds(bytes: &[u8], (start, end): (usize, usize)) -> (usize, usize) {
+    (
+        start + 1,
+        end.saturating_sub(1).min(bytes.len().saturating_sub(2)),
+    )
+}
+
+/// Is the E2 character at `p` white space (U+2000 to U+200A, U+2028,
+/// U+2029, U+202F, U+205F)?
+fn is_e2_space(bytes: &[u8], p: usize) -> bool {
+    matches!(
+        bytes.get(p + 1..p + 3),
+        Some([0x80, 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF] | [0x81, 0x9F])
+    )
 }
 
 /// A table of the 256 byte values: true for those matching the pattern.
@@ -507,17 +570,12 @@ macro_rules! byte_table {
     }};
 }
 
-/// The bytes [`may_change`] looks at: those its `match` does not pass
-/// over at once.
-const MAY_MATTER: [bool; 256] =
-    byte_table!(b'\'' | b',' | b';' | b'!' | b'?' | b':' | 0x00..=0x1F | b' ' | 0xC2 | 0xE1..=0xE3);
-
 /// The bytes [`Typography::line`] stops at: the ASCII characters its
-/// passes act on, and the first bytes of « », the no-break spaces and the
-/// other white space (C2, E1 to E3). Every other byte, inside a character
-/// or not, is passed over.
+/// passes act on (and the line feed, which a line does not hold), and the
+/// first bytes of « », the no-break spaces and the other white space (C2,
+/// E1 to E3). Every other byte, inside a character or not, is passed over.
 const SCANNED: [bool; 256] = byte_table! {
-    b' ' | b'\t' | 0x0B | 0x0C | b'\r' | b'\'' | b',' | b';' | b'!' | b'?' | b':'
+    b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b'\'' | b',' | b';' | b'!' | b'?' | b':'
         | 0xC2 | 0xE1..=0xE3
 };
 
@@ -683,14 +741,14 @@ mod tests {
     }
 
     /// The changes the full look at `line` makes, in both languages.
-    fn line_changes<const SKIP_PLAIN_SPACES: bool>(line: &str) -> Vec<Change> {
+    fn line_changes<const SHORTCUTS: bool>(line: &str) -> Vec<Change> {
         let mut changes = Vec::new();
         for language in [Language::Fr, Language::En] {
             let stage = Typography::new(TypographyConfig {
                 language,
                 ..Default::default()
             });
-            stage.line::<SKIP_PLAIN_SPACES>(
+            stage.line::<SHORTCUTS>(
                 line,
                 (0, line.len()),
                 &mut changes,
@@ -727,12 +785,12 @@ mod tests {
     }
 
     #[test]
-    fn lines_skipped_unread_have_nothing_to_change() {
+    fn lines_where_nothing_matters_have_nothing_to_change() {
         let mut skipped = 0;
         for line in sample_lines().iter().map(|l| l.trim()) {
-            if !may_change(line) {
+            if !(0..line.len()).any(|j| matters(line, j)) {
                 skipped += 1;
-                let changes = line_changes::<true>(line);
+                let changes = line_changes::<false>(line);
                 assert!(changes.is_empty(), "{line:?} skipped but would change");
             }
         }
@@ -740,13 +798,43 @@ mod tests {
     }
 
     #[test]
-    fn plain_spaces_passed_over_while_scanning_are_left_as_they_are() {
+    fn shortcuts_change_nothing() {
         for line in sample_lines() {
             assert_eq!(
                 line_changes::<true>(&line),
                 line_changes::<false>(&line),
                 "{line:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_scan_stops_16_bytes_at_a_time_where_it_does_byte_by_byte() {
+        let mut lines = sample_lines();
+        lines.extend(sample_lines().chunks(7).map(|c| c.concat()));
+        for line in &lines {
+            let bytes = line.as_bytes();
+            // Stops of a line within a longer text, as the stage sees it.
+            for (start, end) in [
+                (0, bytes.len()),
+                (1.min(bytes.len()), bytes.len() / 2),
+            ] {
+                for skip in [true, false] {
+                    let stops = |p| scan_stops(bytes, (start, end), p, skip);
+                    let stops16 = |p| scan_stops16(bytes, p, skip);
+                    let bounds = scan_vector_bounds(bytes, (start, end));
+                    let mut fast = Stops::new(end, bounds, stops16, stops);
+                    let mut slow = Stops::new(end, (0, 0), stops16, stops);
+                    let (mut p, mut q) = (start, start);
+                    while p < end {
+                        p = fast.from(p);
+                        q = slow.from(q);
+                        assert_eq!(p, q, "{line:?} {start}..{end}");
+                        p += 1;
+                        q += 1;
+                    }
+                }
+            }
         }
     }
 

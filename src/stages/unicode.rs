@@ -499,7 +499,7 @@ fn next_to_look_at(bytes: &[u8], i: usize, end: usize) -> usize {
             | b.in_range(0x80, 0xBF)
             | letter(b)
             | (b.eq(b' ') & after_visible);
-        !passed & 0xFFFF
+        !passed.mask() & 0xFFFF
     };
     first_stop((i, end), (2, bytes.len()), stops16, |i| {
         !passes_over(bytes, i)

@@ -134,17 +134,6 @@ impl<F16: Fn(usize) -> u32, F: Fn(usize) -> bool> Stops<F16, F> {
     }
 }
 
-/// The first stop from `from` to `to` (see [`Stops`]).
-#[inline]
-pub fn first_stop(
-    (from, to): (usize, usize),
-    bounds: (usize, usize),
-    stops16: impl Fn(usize) -> u32,
-    stops: impl Fn(usize) -> bool,
-) -> usize {
-    Stops::new(to, bounds, stops16, stops).from(from)
-}
-
 #[cfg(target_arch = "x86_64")]
 mod imp {
     use std::arch::x86_64::{

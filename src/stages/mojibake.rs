@@ -20,7 +20,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::edits::{Change, StageCtx};
-use crate::lanes::{Lanes, first_stop};
+use crate::lanes::{Lanes, Stops};
 use crate::stages::{Group, RuleDoc, RuleInfo, Stage};
 
 /// Options of the `mojibake` stage (none besides `enabled`).
@@ -501,9 +501,12 @@ fn is_suspect(bytes: &[u8], k: usize) -> bool {
     }
 }
 
-/// The first byte from `i` to `end` that [`is_suspect`]: 16 bytes at a time.
-fn next_suspect(bytes: &[u8], i: usize, end: usize) -> Option<usize> {
-    let suspects16 = |i| {
+/// The bytes up to `end` that [`is_suspect`], 16 at a time.
+fn suspects(
+    bytes: &[u8],
+    end: usize,
+) -> Stops<impl Fn(usize) -> u32 + '_, impl Fn(usize) -> bool + '_> {
+    let suspects16 = move |i| {
         let (b, next, after) = (
             Lanes::load(bytes, i),
             Lanes::load(bytes, i + 1),
@@ -514,14 +517,14 @@ fn next_suspect(bytes: &[u8], i: usize, end: usize) -> Option<usize> {
         (c1 | latin).mask()
     };
     let bounds = (0, bytes.len().saturating_sub(2));
-    let k = first_stop((i, end), bounds, suspects16, |k| is_suspect(bytes, k));
-    (k < end).then_some(k)
+    Stops::new(end, bounds, suspects16, move |k| is_suspect(bytes, k))
 }
 
 impl Mojibake {
     /// Repairs the runs of `text` that start in `region`.
     fn repair_region(&self, text: &str, region: Range<usize>, changes: &mut Vec<Change>) {
         let bytes = text.as_bytes();
+        let mut suspects = suspects(bytes, region.end);
         let mut i = region.start;
         // Where the last repair ended and the last character it wrote: what
         // comes before a lone "Ã" is judged as repaired, so that a second
@@ -529,9 +532,10 @@ impl Mojibake {
         let mut repaired: Option<(usize, char)> = None;
         while i < region.end {
             // Runs without a suspect byte cannot change: passed over.
-            let Some(suspect) = next_suspect(bytes, i, region.end) else {
+            let suspect = suspects.from(i);
+            if suspect == region.end {
                 break;
-            };
+            }
             // The run of characters that Windows-1252 has bytes for that
             // holds it.
             let start = suspect
@@ -692,8 +696,8 @@ mod tests {
             }
             for i in 0..bytes.len() {
                 for end in [i, (i + 20).min(bytes.len()), bytes.len()] {
-                    let want = (i..end).find(|&k| is_suspect(bytes, k));
-                    assert_eq!(next_suspect(bytes, i, end), want, "{text:?} {i}..{end}");
+                    let want = (i..end).find(|&k| is_suspect(bytes, k)).unwrap_or(end);
+                    assert_eq!(suspects(bytes, end).from(i), want, "{text:?} {i}..{end}");
                 }
             }
         }

@@ -815,10 +815,7 @@ mod tests {
         for line in &lines {
             let bytes = line.as_bytes();
             // Stops of a line within a longer text, as the stage sees it.
-            for (start, end) in [
-                (0, bytes.len()),
-                (1.min(bytes.len()), bytes.len() / 2),
-            ] {
+            for (start, end) in [(0, bytes.len()), (1.min(bytes.len()), bytes.len() / 2)] {
                 for skip in [true, false] {
                     let stops = |p| scan_stops(bytes, (start, end), p, skip);
                     let stops16 = |p| scan_stops16(bytes, p, skip);

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::edits::{Change, StageCtx};
-use crate::lanes::{Lanes, first_stop};
+use crate::lanes::{Lanes, Stops};
 use crate::stages::mojibake::{CP1252_HIGH, cp1252_byte};
 use crate::stages::{Group, OptionDoc, RuleDoc, RuleInfo, Stage};
 
@@ -325,9 +325,10 @@ impl Unicode {
         let bytes = text.as_bytes();
         let first_change = changes.len();
         let mut nfc = NfcQuickCheck::default();
+        let mut to_look_at = to_look_at(bytes, region.end);
         let mut i = region.start;
         while i < region.end {
-            i = next_to_look_at(bytes, i, region.end);
+            i = to_look_at.from(i);
             if i == region.end {
                 break;
             }
@@ -479,11 +480,13 @@ fn passes_over(bytes: &[u8], i: usize) -> bool {
         || (b == b' ' && after_visible)
 }
 
-/// The first byte from `i` to `end` that [`passes_over`] does not pass
-/// over (`end` when there is none): 16 bytes at a time. It is never a
-/// continuation byte, so a character starts there.
-fn next_to_look_at(bytes: &[u8], i: usize, end: usize) -> usize {
-    let stops16 = |i| {
+/// The bytes up to `end` that [`passes_over`] does not pass over, 16 at a
+/// time. None is a continuation byte: a character starts at each.
+fn to_look_at(
+    bytes: &[u8],
+    end: usize,
+) -> Stops<impl Fn(usize) -> u32 + '_, impl Fn(usize) -> bool + '_> {
+    let stops16 = move |i| {
         // The 16 bytes from `i`, and the same shifted by one and two bytes:
         // what comes before each.
         let (b, p, pp) = (
@@ -501,7 +504,7 @@ fn next_to_look_at(bytes: &[u8], i: usize, end: usize) -> usize {
             | (b.eq(b' ') & after_visible);
         !passed.mask() & 0xFFFF
     };
-    first_stop((i, end), (2, bytes.len()), stops16, |i| {
+    Stops::new(end, (2, bytes.len()), stops16, move |i| {
         !passes_over(bytes, i)
     })
 }
@@ -647,7 +650,7 @@ mod tests {
                 assert!(is_stable_start(c), "{c:?} combines");
             }
         }
-        // A space after a letter passed over by `next_to_look_at` has no fix.
+        // A space after a letter passed over by `to_look_at` has no fix.
         for c in '\u{C0}'..='\u{2FF}' {
             let text = format!("{c} b");
             assert!(stage.fix_at(&text, c.len_utf8(), ' ').is_none(), "{c:?}");
@@ -689,7 +692,7 @@ mod tests {
             }
             let bytes = text.as_bytes();
             for i in (0..bytes.len()).filter(|&i| text.is_char_boundary(i)) {
-                let stop = next_to_look_at(bytes, i, bytes.len());
+                let stop = to_look_at(bytes, bytes.len()).from(i);
                 let first = (i..bytes.len()).find(|&j| !passes_over(bytes, j));
                 assert_eq!(stop, first.unwrap_or(bytes.len()), "{text:?} from {i}");
                 assert!(text.is_char_boundary(stop));

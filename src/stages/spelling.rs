@@ -95,9 +95,8 @@ struct Entry {
 /// The `spelling` stage.
 pub struct Spelling {
     automaton: Option<AhoCorasick>,
-    /// The first two bytes of the spellings, a bit per pair: a match can
-    /// only start on one of them.
-    starts: Box<[u64; 1024]>,
+    /// What the spellings start with: a match can only start there.
+    starts: StartFilter,
     /// The first bytes of the spellings.
     first: [bool; 256],
     /// ASCII bytes no spelling holds and that do not let a sentence start
@@ -251,7 +250,7 @@ impl Spelling {
         let mut listed: Vec<(String, Pattern)> =
             table.into_iter().map(|(k, (p, _))| (k, p)).collect();
         listed.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut starts = Box::new([0u64; 1024]);
+        let mut starts = StartFilter::default();
         let mut first = [false; 256];
         let mut in_spelling = [false; 256];
         for (form, _) in &listed {
@@ -261,15 +260,7 @@ impl Spelling {
             for &b in form.as_bytes() {
                 in_spelling[usize::from(b)] = true;
             }
-            let seconds = match *form.as_bytes() {
-                [] => 0..0,
-                [_] => 0..256,
-                [_, b, ..] => b as usize..b as usize + 1,
-            };
-            for second in seconds {
-                let pair = (form.as_bytes()[0] as usize) << 8 | second;
-                starts[pair / 64] |= 1 << (pair % 64);
-            }
+            starts.add(form.as_bytes());
         }
         let barrier = std::array::from_fn(|b| {
             let c = b as u8;
@@ -416,6 +407,76 @@ const ASCII_WORD: [bool; 256] = {
     }
     table
 };
+
+/// What the spellings start with, as bit sets: their first two bytes, the
+/// pairs that start a spelling of fewer than four bytes, and (hashed) the
+/// first four bytes of the others. Most capitalized words (and "a", "el"…)
+/// pass the pair test; few pass the four-byte one, so the automaton seldom
+/// runs for nothing.
+#[derive(Default)]
+struct StartFilter {
+    pairs: BitSet,
+    short_pairs: BitSet,
+    fours: BitSet,
+}
+
+/// 65,536 bits.
+struct BitSet(Box<[u64; 1024]>);
+
+impl Default for BitSet {
+    fn default() -> Self {
+        BitSet(Box::new([0; 1024]))
+    }
+}
+
+impl BitSet {
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+}
+
+impl StartFilter {
+    fn add(&mut self, form: &[u8]) {
+        let seconds = match *form {
+            [] => return,
+            [_] => 0..256,
+            [_, b, ..] => b as usize..b as usize + 1,
+        };
+        for second in seconds {
+            let pair = usize::from(form[0]) << 8 | second;
+            self.pairs.insert(pair);
+            if form.len() < 4 {
+                self.short_pairs.insert(pair);
+            }
+        }
+        if let Some(four) = form.first_chunk::<4>() {
+            self.fours.insert(hash4(four));
+        }
+    }
+
+    /// May a spelling start at `pos` of `bytes` (and end within them)?
+    fn may_start(&self, bytes: &[u8], pos: usize) -> bool {
+        let pair = usize::from(bytes[pos]) << 8 | usize::from(*bytes.get(pos + 1).unwrap_or(&0));
+        if !self.pairs.contains(pair) {
+            return false;
+        }
+        if self.short_pairs.contains(pair) {
+            return true;
+        }
+        bytes[pos..]
+            .first_chunk::<4>()
+            .is_some_and(|four| self.fours.contains(hash4(four)))
+    }
+}
+
+/// 16 bits of four bytes (multiplicative hashing).
+fn hash4(four: &[u8; 4]) -> usize {
+    (u32::from_le_bytes(*four).wrapping_mul(0x9E37_79B1) >> 16) as usize
+}
 
 /// Bit 7 of every byte of a word.
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
@@ -599,10 +660,8 @@ impl Spelling {
             if pos >= region.end {
                 break;
             }
-            let b = bytes[pos];
             // (After a letter beyond ASCII, `whole_word` says no below.)
-            let pair = usize::from(b) << 8 | usize::from(*bytes.get(pos + 1).unwrap_or(&0));
-            if self.starts[pair / 64] & (1 << (pair % 64)) == 0 {
+            if !self.starts.may_start(&bytes[..region.end], pos) {
                 pos += 1;
                 continue;
             }
@@ -710,6 +769,35 @@ mod tests {
                 assert_eq!(mask, want, "byte {b:#04x} at {at}");
             }
         }
+    }
+
+    #[test]
+    fn the_start_filter_lets_every_spelling_through() {
+        let forms = [
+            "Q",
+            "Al",
+            "EI",
+            "Iran",
+            "el-Maliki",
+            "Bagdad",
+            "États-Unis",
+            "al\u{A0}Qods",
+        ];
+        let mut filter = StartFilter::default();
+        for form in forms {
+            filter.add(form.as_bytes());
+        }
+        for form in forms {
+            for text in [form.to_string(), format!("{form} x")] {
+                assert!(filter.may_start(text.as_bytes(), 0), "{text:?}");
+            }
+        }
+        // Words that share a spelling's first two bytes only.
+        let stopped = ["Irak", "elle", "Bah", "Éta", "alors"]
+            .iter()
+            .filter(|w| !filter.may_start(w.as_bytes(), 0))
+            .count();
+        assert!(stopped >= 4, "{stopped}");
     }
 
     #[test]

@@ -259,7 +259,15 @@ fn load(arg: &ConfigArg) -> Result<(Config, Pipeline), ExitCode> {
 }
 
 fn cmd_run(args: &RunArgs, in_place: bool) -> Result<ExitCode> {
-    let (config, pipeline) = match load(&args.config) {
+    // Built with as many threads as the run will clean with (`--threads`).
+    let loaded = match rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+    {
+        Ok(pool) => pool.install(|| load(&args.config)),
+        Err(_) => load(&args.config),
+    };
+    let (config, pipeline) = match loaded {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };

@@ -56,6 +56,16 @@ impl Pipeline {
         let mut errors: Vec<ConfigError> = Vec::new();
         let mut decoder = Decoder::utf8_only();
         let mut stages: Vec<Box<dyn Stage>> = Vec::new();
+        // The stages are built on every thread of the pool (the rule packs
+        // and the lexicon take most of the start-up), then taken in order.
+        let mut built: Vec<_> = {
+            use rayon::prelude::*;
+            config
+                .stages
+                .par_iter()
+                .map(|entry| entry.enabled.then(|| entry.config.build(config, entry.pos)))
+                .collect()
+        };
         for (i, entry) in config.stages.iter().enumerate() {
             if let StageConfig::Decode(decode) = &entry.config {
                 if i != 0 {
@@ -76,12 +86,10 @@ impl Pipeline {
                     }
                 }
             }
-            if !entry.enabled {
-                continue;
-            }
-            match entry.config.build(config, entry.pos) {
-                Ok(stage) => stages.push(stage),
-                Err(e) => errors.extend(e),
+            match built[i].take() {
+                None => {}
+                Some(Ok(stage)) => stages.push(stage),
+                Some(Err(e)) => errors.extend(e),
             }
         }
         let pipeline = Pipeline {

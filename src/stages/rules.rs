@@ -9,6 +9,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 
@@ -236,7 +237,8 @@ impl RuleSet {
         config: &Config,
     ) -> Result<Self, Vec<ConfigError>> {
         let mut errors = Vec::new();
-        let mut rules: Vec<Rule> = Vec::new();
+        // The rules kept, with their pack's file name, compiled below.
+        let mut specs: Vec<(RuleSpec, String)> = Vec::new();
         for pack in packs {
             let (text, file) = match config.read_data(pack) {
                 Ok(found) => found,
@@ -252,26 +254,38 @@ impl RuleSet {
                     continue;
                 }
             };
-            for spec in parsed.rules {
-                if disable
-                    .iter()
-                    .any(|d| *d == spec.id.value || *d == spec.kind)
-                {
-                    continue;
-                }
-                match compile(&spec, &file) {
-                    Ok(rule) => {
-                        if rules.iter().any(|r| *r.id == *rule.id) {
-                            errors.push(ConfigError::new(
-                                &file,
-                                spec.id.pos,
-                                format!("rule id `{}` is used twice", spec.id.value),
-                            ));
-                        }
-                        rules.push(rule);
+            specs.extend(
+                parsed
+                    .rules
+                    .into_iter()
+                    .filter(|spec| {
+                        !disable
+                            .iter()
+                            .any(|d| *d == spec.id.value || *d == spec.kind)
+                    })
+                    .map(|spec| (spec, file.clone())),
+            );
+        }
+        // Compiling the regexes is most of the start-up: on every thread
+        // of the pool (the order, and so the errors', is kept).
+        let compiled: Vec<Result<Rule, ConfigError>> = specs
+            .par_iter()
+            .map(|(spec, file)| compile(spec, file))
+            .collect();
+        let mut rules: Vec<Rule> = Vec::new();
+        for ((spec, file), result) in specs.iter().zip(compiled) {
+            match result {
+                Ok(rule) => {
+                    if rules.iter().any(|r| *r.id == *rule.id) {
+                        errors.push(ConfigError::new(
+                            file,
+                            spec.id.pos,
+                            format!("rule id `{}` is used twice", spec.id.value),
+                        ));
                     }
-                    Err(e) => errors.push(e),
+                    rules.push(rule);
                 }
+                Err(e) => errors.push(e),
             }
         }
         if !errors.is_empty() {
@@ -281,10 +295,19 @@ impl RuleSet {
     }
 
     fn new(rules: Vec<Rule>) -> Self {
+        let (line, (prefix, suffix)) = rayon::join(
+            || ScopeSet::build(&rules, Scope::Line),
+            || {
+                rayon::join(
+                    || ScopeSet::build(&rules, Scope::Prefix),
+                    || ScopeSet::build(&rules, Scope::Suffix),
+                )
+            },
+        );
         RuleSet {
-            line: ScopeSet::build(&rules, Scope::Line),
-            prefix: ScopeSet::build(&rules, Scope::Prefix),
-            suffix: ScopeSet::build(&rules, Scope::Suffix),
+            line,
+            prefix,
+            suffix,
             first_lines: rules
                 .iter()
                 .filter_map(|r| r.spec.first_lines)

@@ -237,8 +237,7 @@ impl RuleSet {
         config: &Config,
     ) -> Result<Self, Vec<ConfigError>> {
         let mut errors = Vec::new();
-        // The rules kept, with their pack's file name, compiled below.
-        let mut specs: Vec<(RuleSpec, String)> = Vec::new();
+        let mut rules: Vec<Rule> = Vec::new();
         for pack in packs {
             let (text, file) = match config.read_data(pack) {
                 Ok(found) => found,
@@ -254,38 +253,33 @@ impl RuleSet {
                     continue;
                 }
             };
-            specs.extend(
-                parsed
-                    .rules
-                    .into_iter()
-                    .filter(|spec| {
-                        !disable
-                            .iter()
-                            .any(|d| *d == spec.id.value || *d == spec.kind)
-                    })
-                    .map(|spec| (spec, file.clone())),
-            );
-        }
-        // Compiling the regexes is most of the start-up: on every thread
-        // of the pool (the order, and so the errors', is kept).
-        let compiled: Vec<Result<Rule, ConfigError>> = specs
-            .par_iter()
-            .map(|(spec, file)| compile(spec, file))
-            .collect();
-        let mut rules: Vec<Rule> = Vec::new();
-        for ((spec, file), result) in specs.iter().zip(compiled) {
-            match result {
-                Ok(rule) => {
-                    if rules.iter().any(|r| *r.id == *rule.id) {
-                        errors.push(ConfigError::new(
-                            file,
-                            spec.id.pos,
-                            format!("rule id `{}` is used twice", spec.id.value),
-                        ));
+            let specs: Vec<RuleSpec> = parsed
+                .rules
+                .into_iter()
+                .filter(|spec| {
+                    !disable
+                        .iter()
+                        .any(|d| *d == spec.id.value || *d == spec.kind)
+                })
+                .collect();
+            // Compiling the regexes is most of the start-up: on every
+            // thread of the pool (in order, and so are the errors).
+            let compiled: Vec<Result<Rule, ConfigError>> =
+                specs.par_iter().map(|spec| compile(spec, &file)).collect();
+            for (spec, result) in specs.iter().zip(compiled) {
+                match result {
+                    Ok(rule) => {
+                        if rules.iter().any(|r| *r.id == *rule.id) {
+                            errors.push(ConfigError::new(
+                                &file,
+                                spec.id.pos,
+                                format!("rule id `{}` is used twice", spec.id.value),
+                            ));
+                        }
+                        rules.push(rule);
                     }
-                    rules.push(rule);
+                    Err(e) => errors.push(e),
                 }
-                Err(e) => errors.push(e),
             }
         }
         if !errors.is_empty() {

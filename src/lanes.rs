@@ -240,6 +240,38 @@ mod imp {
     }
 }
 
+/// Strings to test the scans with: `count` strings of `picks` random
+/// entries of `alphabet`, one pick in `rare` from all of it and the others
+/// from its first `common` entries (the characters a scan passes over, so
+/// that long stretches are passed over at once). Deterministic: xorshift
+/// from `seed`.
+#[cfg(test)]
+pub(crate) fn test_strings(
+    alphabet: &[&str],
+    (common, rare): (u64, u64),
+    picks: usize,
+    count: usize,
+    mut seed: u64,
+) -> Vec<String> {
+    (0..count)
+        .map(|_| {
+            let mut text = String::new();
+            for _ in 0..picks {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let pick = if seed.is_multiple_of(rare) {
+                    seed >> 8
+                } else {
+                    (seed >> 8) % common
+                };
+                text.push_str(alphabet[(pick % alphabet.len() as u64) as usize]);
+            }
+            text
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -663,20 +663,8 @@ mod tests {
             "a", " ", "é", "Ã", "Â", "©", "’", "\u{92}", "«", "ŕ", "한", "\n", "€", "\u{A0}", "Å",
             "ô",
         ];
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..5_000 {
-            let mut text = String::new();
-            for _ in 0..30 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let pick = if seed.is_multiple_of(4) {
-                    seed >> 8
-                } else {
-                    (seed >> 8) % 3
-                };
-                text.push_str(alphabet[(pick % alphabet.len() as u64) as usize]);
-            }
+        for text in crate::lanes::test_strings(&alphabet, (3, 4), 30, 5_000, 0x9E37_79B9_7F4A_7C15)
+        {
             let bytes = text.as_bytes();
             // Every run that may change holds a suspect byte.
             let mut start = 0;

@@ -674,22 +674,10 @@ mod tests {
             "a", "Z", " ", "é", "ʼ", "\n", "\r", ".", "  ", "\t", "\u{A0}", "\u{2009}", "\u{AD}",
             "e\u{301}", "’", "\u{7}", "\u{85}", "\u{200B}", "\u{200D}", "ﬀ", "Ω", "\u{202F}",
         ];
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
         let mut passed = 0;
-        for _ in 0..20_000 {
-            let mut text = String::new();
-            for _ in 0..24 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                // Mostly the first nine, which the scan passes over.
-                let pick = if seed.is_multiple_of(8) {
-                    seed >> 8
-                } else {
-                    (seed >> 8) % 9
-                };
-                text.push_str(alphabet[(pick % alphabet.len() as u64) as usize]);
-            }
+        // Mostly the first nine, which the scan passes over.
+        for text in crate::lanes::test_strings(&alphabet, (9, 8), 24, 20_000, 0x2545_F491_4F6C_DD1D)
+        {
             let bytes = text.as_bytes();
             for i in (0..bytes.len()).filter(|&i| text.is_char_boundary(i)) {
                 let stop = to_look_at(bytes, bytes.len()).from(i);

@@ -6,6 +6,10 @@
 #   RUNS=1 THREADS=2 MAX_RSS_MB=100 bench/run.sh 1000
 #                            # 1 GB: fails unless peak RSS stays under 100 MB
 #
+# CPU seconds (user + system) are those of the best run: when two threads
+# take about as much CPU time as one, the work itself scales, and a
+# shortfall in wall time is the machine's (a shared or busy second core).
+#
 # The corpus comes from examples/gen_corpus.rs (deterministic, seed 1) and
 # is kept in target/bench/ for the next run.
 set -euo pipefail
@@ -28,22 +32,25 @@ BYTES=$(stat -c %s "$CORPUS")
 
 echo "lavoir $(git describe --always --dirty 2>/dev/null || echo '?'), $(nproc) cores, $(date -u +%Y-%m-%d)"
 echo "corpus: $CORPUS, $((BYTES / 1000000)) MB, $(wc -l < "$CORPUS") records; best of $RUNS"
-printf '%-8s %10s %10s %14s\n' threads seconds MB/s "peak RSS MB"
+printf '%-8s %10s %10s %14s %12s\n' threads seconds MB/s "peak RSS MB" "CPU seconds"
 declare -A RATE
 failed=0
 for j in $THREADS; do
     best=""
     rss=0
     for _ in $(seq "$RUNS"); do
-        out=$( { /usr/bin/time -f '%e %M' target/release/lavoir run -q --jsonl "$CORPUS" \
+        out=$( { /usr/bin/time -f '%e %M %U %S' target/release/lavoir run -q --jsonl "$CORPUS" \
                  --out /dev/null -j "$j" 2>&1 >/dev/null; } | tail -1)
-        secs=${out% *}
-        kb=${out#* }
-        if [[ -z $best ]] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; fi
+        read -r secs kb user sys <<< "$out"
+        if [[ -z $best ]] || awk "BEGIN{exit !($secs < $best)}"; then
+            best=$secs
+            cpu=$(awk "BEGIN{printf \"%.2f\", $user + $sys}")
+        fi
         if ((kb > rss)); then rss=$kb; fi
     done
     RATE[$j]=$(awk "BEGIN{printf \"%.1f\", $BYTES / 1e6 / $best}")
-    printf '%-8s %10s %10s %14s\n' "$j" "$best" "${RATE[$j]}" "$(awk "BEGIN{printf \"%.0f\", $rss / 1024}")"
+    printf '%-8s %10s %10s %14s %12s\n' "$j" "$best" "${RATE[$j]}" \
+        "$(awk "BEGIN{printf \"%.0f\", $rss / 1024}")" "$cpu"
     if [[ -n $MAX_RSS_MB ]] && ((rss > MAX_RSS_MB * 1024)); then
         echo "FAIL: peak RSS $((rss / 1024)) MB at $j threads, over $MAX_RSS_MB MB" >&2
         failed=1

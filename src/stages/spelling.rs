@@ -645,9 +645,9 @@ impl Spelling {
     /// Respells the whole words that start in `text[region]` (spellings
     /// never cross a line end or a barrier byte, where regions end).
     /// Spellings are whole words: only a byte that may start one, not
-    /// glued to an ASCII letter or digit, on the first two bytes of a
-    /// spelling is tried, with an anchored search (the longest spelling
-    /// there). Most bytes are passed over eight at a time
+    /// glued to an ASCII letter or digit, where a spelling's first bytes
+    /// are ([`StartFilter`]), is tried, with an anchored search (the
+    /// longest spelling there). Most bytes are passed over eight at a time
     /// ([`Spelling::next_candidate`]).
     fn respell(&self, text: &str, region: Range<usize>, ctx: &mut StageCtx<'_>) {
         let Some(automaton) = &self.automaton else {

@@ -243,13 +243,8 @@ impl Typography {
         // Where the characters the passes act on are: each pass visits
         // those, not the whole line.
         let bytes = text.as_bytes();
-        // (Control characters stop the scan too: a line that holds one
-        // matters.)
-        let stops = |p| bytes[p] < 0x20 || scan_stops(bytes, (start, end), p, SHORTCUTS);
-        let stops16 = |p| {
-            let controls = Lanes::load(bytes, p).in_range(0x00, 0x1F).mask();
-            controls | scan_stops16(bytes, p, SHORTCUTS)
-        };
+        let stops = |p| scan_stops(bytes, (start, end), p, SHORTCUTS);
+        let stops16 = |p| scan_stops16(bytes, p, SHORTCUTS);
         let mut stops = Stops::new(end, scan_vector_bounds(bytes, (start, end)), stops16, stops);
         let mut matters_somewhere = false;
         let mut p = start;
@@ -518,7 +513,7 @@ fn scan_stops16(bytes: &[u8], p: usize, skip_plain_spaces: bool) -> u32 {
         & ((next.eq(0x80)
             & (after.in_range(0x80, 0x8A) | after.in_range(0xA8, 0xA9) | after.eq(0xAF)))
             | (next.eq(0x81) & after.eq(0x9F)));
-    let scanned = b.in_range(0x09, 0x0D)
+    let scanned = b.in_range(0x00, 0x1F)
         | b.in_range(b' ', b'!')
         | b.eq(b'\'')
         | b.eq(b',')
@@ -557,26 +552,22 @@ fn is_e2_space(bytes: &[u8], p: usize) -> bool {
     )
 }
 
-/// A table of the 256 byte values: true for those matching the pattern.
-macro_rules! byte_table {
-    ($($pattern:tt)+) => {{
-        let mut table = [false; 256];
-        let mut b = 0;
-        while b < 256 {
-            table[b] = matches!(b as u8, $($pattern)+);
-            b += 1;
-        }
-        table
-    }};
-}
-
 /// The bytes [`Typography::line`] stops at: the ASCII characters its
-/// passes act on (and the line feed, which a line does not hold), and the
-/// first bytes of « », the no-break spaces and the other white space (C2,
-/// E1 to E3). Every other byte, inside a character or not, is passed over.
-const SCANNED: [bool; 256] = byte_table! {
-    b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b'\'' | b',' | b';' | b'!' | b'?' | b':'
-        | 0xC2 | 0xE1..=0xE3
+/// passes act on, the control characters (a line that holds one matters,
+/// and tab, VT, FF and CR are white space), and the first bytes of « »,
+/// the no-break spaces and the other white space (C2, E1 to E3). Every
+/// other byte, inside a character or not, is passed over.
+const SCANNED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(
+            b as u8,
+            0x00..=0x1F | b' ' | b'\'' | b',' | b';' | b'!' | b'?' | b':' | 0xC2 | 0xE1..=0xE3
+        );
+        b += 1;
+    }
+    table
 };
 
 /// White space within a line (not a line end).

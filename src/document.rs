@@ -85,7 +85,7 @@ pub struct Entity {
     pub start: usize,
     pub end: usize,
     /// The spelling the lexicon prescribes (as written in the clean text).
-    pub canonical: String,
+    pub canonical: Arc<str>,
     /// The spelling found in the input.
     pub surface: String,
     /// `person`, `place`, `organization`.

@@ -97,7 +97,7 @@ pub enum ChangeError {
 /// Entity details kept while the document is being processed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntityInfo {
-    pub canonical: String,
+    pub canonical: Arc<str>,
     pub surface: String,
     pub kind: Arc<str>,
     pub normalized: bool,
@@ -663,7 +663,7 @@ impl WorkDoc {
                     old.range = e.range.clone();
                     old.value.canonical = e.value.canonical.clone();
                     old.value.kind = e.value.kind.clone();
-                    old.value.normalized = old.value.canonical != old.value.surface;
+                    old.value.normalized = *old.value.canonical != *old.value.surface;
                     false
                 }
                 _ => {
@@ -840,17 +840,16 @@ impl WorkDoc {
                 }
             })
             .collect();
-        let mut entities: Vec<Entity> = self
-            .entities
-            .iter()
+        let mut entities: Vec<Entity> = std::mem::take(&mut self.entities)
+            .into_iter()
             .map(|e| {
                 let (start, end) = chars(&e.range);
                 Entity {
                     start,
                     end,
-                    canonical: e.value.canonical.clone(),
-                    surface: e.value.surface.clone(),
-                    kind: e.value.kind.clone(),
+                    canonical: e.value.canonical,
+                    surface: e.value.surface,
+                    kind: e.value.kind,
                     normalized: e.value.normalized,
                 }
             })

@@ -229,7 +229,7 @@ mod tests {
                 .map(|([start, end], [canonical, surface, kind], normalized)| Entity {
                     start,
                     end,
-                    canonical,
+                    canonical: Arc::from(canonical),
                     surface,
                     kind: Arc::from(kind),
                     normalized,

@@ -45,7 +45,7 @@
 //!     println!("{}:{} {} {:?} -> {:?}", edit.line, edit.column, edit.rule, edit.original, edit.new);
 //! }
 //! // Entities found while normalizing spellings, with their canonical form.
-//! assert_eq!(doc.entities[0].canonical, "Qaani");
+//! assert_eq!(&*doc.entities[0].canonical, "Qaani");
 //! ```
 //!
 //! Errors in a config are all reported at once, each with its file, line

@@ -86,7 +86,11 @@ struct Pattern {
 #[derive(Clone, Debug)]
 struct Entry {
     canonical: String,
-    upper: String,
+    /// The canonical form as written in running text, at the start of a
+    /// sentence and in capitals: shared by every mention's annotation.
+    plain: Arc<str>,
+    capitalized: Arc<str>,
+    upper: Arc<str>,
     kind: Arc<str>,
     rule: Arc<str>,
     variants: Vec<String>,
@@ -157,7 +161,9 @@ impl Spelling {
                 let entity = entries.len();
                 let canonical = spec.canonical.value.trim().to_string();
                 entries.push(Entry {
-                    upper: canonical.to_uppercase(),
+                    plain: Arc::from(canonical.as_str()),
+                    capitalized: Arc::from(capitalize(&canonical)),
+                    upper: Arc::from(canonical.to_uppercase()),
                     rule: Arc::from(format!("spelling/{canonical}").as_str()),
                     canonical,
                     kind: Arc::from(spec.kind.as_str()),
@@ -679,19 +685,19 @@ impl Spelling {
             let entry = &self.entries[pattern.entity];
             let surface = &text[start..end];
             let respelled = match pattern.case {
-                Case::Upper => entry.upper.clone(),
-                _ if starts_sentence(text, start) => capitalize(&entry.canonical),
-                _ => entry.canonical.clone(),
+                Case::Upper => &entry.upper,
+                _ if starts_sentence(text, start) => &entry.capitalized,
+                _ => &entry.plain,
             };
-            let normalized = respelled != surface;
+            let normalized = **respelled != *surface;
             if normalized {
                 ctx.changes
-                    .push(Change::replace(start..end, respelled.clone(), &entry.rule));
+                    .push(Change::replace(start..end, &**respelled, &entry.rule));
             }
             ctx.new_entities.push(Spanned {
                 range: start..end,
                 value: EntityInfo {
-                    canonical: respelled,
+                    canonical: respelled.clone(),
                     surface: surface.to_string(),
                     kind: entry.kind.clone(),
                     normalized,

@@ -168,7 +168,7 @@ fn edits_and_spans_point_at_the_right_text() {
         }
         for ent in &doc.entities {
             let span: String = text[ent.start..ent.end].iter().collect();
-            assert_eq!(span, ent.canonical);
+            assert_eq!(span, *ent.canonical);
         }
         for b in &doc.blocks {
             let span: String = text[b.start..b.end].iter().collect();

@@ -73,7 +73,7 @@ fn check_spans(doc: &CleanDocument, input_chars: usize) {
             .skip(ent.start)
             .take(ent.end - ent.start)
             .collect();
-        assert_eq!(span, ent.canonical);
+        assert_eq!(span, *ent.canonical);
     }
 }
 

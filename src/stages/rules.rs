@@ -5,6 +5,10 @@
 //! are regexes or literal phrases, case-insensitive unless asked otherwise.
 //! All rules of a scope are tried at once with a `RegexSet`; only the
 //! matching rule's own regex then runs, to find where the match ends.
+//! Whole-line rules that would keep that shared search reading to the end
+//! of every line run apart, on the lines that may match: those that need
+//! a word (`needs`), and those read from the line's end (`read: backward`,
+//! guarded by one reverse search for all of them).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -83,6 +87,15 @@ pub enum Scope {
     Suffix,
 }
 
+/// Which way a whole-line rule reads a line ([`RuleSpec::read`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    #[default]
+    Forward,
+    Backward,
+}
+
 /// One rule as written in a pack.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,6 +139,20 @@ pub struct RuleSpec {
     /// of the lazy DFA that runs all rules of a scope at once.
     #[serde(default)]
     pub max_chars: Option<usize>,
+    /// How a whole-line rule reads a line: `forward` (from its start,
+    /// with the pack's other forward rules in one lazy DFA) or `backward`
+    /// (alone, from its end). The same lines match either way; `backward`
+    /// suits a rule decided by how a line ends (`\S.*?\(photo : …\)`),
+    /// which would keep the shared DFA reading to the end of every line.
+    #[serde(default)]
+    pub read: Direction,
+    /// Words (ASCII letters in any case; other characters as written)
+    /// every line the rule matches holds: the rule is only tried, alone,
+    /// on lines holding one of them. For a whole-line rule that looks for
+    /// a word anywhere (`.*cookies?.*`), which would keep the shared DFA
+    /// reading to the end of every line.
+    #[serde(default)]
+    pub needs: Vec<String>,
 }
 
 /// A compiled rule.
@@ -140,6 +167,72 @@ pub struct Rule {
     regex: Regex,
     /// Groups named after metadata fields, with the field.
     fields: Vec<(usize, Arc<str>)>,
+    /// For a whole-line rule with `read: backward` or `needs`: how it is
+    /// tried outside the scope's shared search.
+    apart: Option<Apart>,
+}
+
+/// How a whole-line rule outside the shared search is tried: only on the
+/// lines that pass its guards, with its own regex.
+#[derive(Clone, Debug)]
+struct Apart {
+    /// Its `needs` (none: every line).
+    needs: Vec<Needed>,
+    /// For `read: backward`, the pattern anchored at the end only. A line
+    /// the rule matches ends with a match of it: the set of these patterns
+    /// ([`RuleSet::line_ends`]) is searched from the end of the line (a
+    /// reverse lazy DFA), and stops as soon as no match can end the line.
+    line_end: Option<String>,
+}
+
+impl Apart {
+    /// Does `line` hold one of the words the rule needs (if it needs any)?
+    fn needs_met(&self, line: &str) -> bool {
+        self.needs.is_empty() || self.needs.iter().any(|w| w.is_in(line.as_bytes()))
+    }
+}
+
+/// A word of a rule's `needs`, found by its rarest byte (`memchr2` for both
+/// cases of a letter), then compared whole.
+#[derive(Clone, Debug)]
+struct Needed {
+    word: Box<[u8]>,
+    /// Index in `word` of the byte searched for.
+    at: usize,
+}
+
+impl Needed {
+    fn new(word: &str) -> Self {
+        // Letters by frequency in French and English text, commonest first,
+        // then UTF-8 continuation bytes (é is C3 A9, © C2 A9); any other
+        // byte counts as rarer than all of them.
+        const COMMON: &[u8] = b"esaitnrulodcmphvgfbqyjxzwk";
+        let rank = |b: u8| match b {
+            0x80..=0xBF => COMMON.len(),
+            _ => COMMON
+                .iter()
+                .position(|&c| c == b.to_ascii_lowercase())
+                .map_or(COMMON.len() + 1, |i| i),
+        };
+        let word = word.as_bytes();
+        let at = (0..word.len()).max_by_key(|&i| rank(word[i])).unwrap_or(0);
+        Needed {
+            word: word.into(),
+            at,
+        }
+    }
+
+    /// Does `line` hold the word (ASCII letters in any case)?
+    fn is_in(&self, line: &[u8]) -> bool {
+        let b = self.word[self.at];
+        let (lower, upper) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
+        memchr::memchr2_iter(lower, upper, line).any(|i| {
+            i >= self.at
+                && line[i - self.at..]
+                    .get(..self.word.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(&self.word))
+        })
+    }
 }
 
 /// What a rule found on a line.
@@ -160,6 +253,10 @@ pub struct Hit {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     line: ScopeSet,
+    /// Whole-line rules tried apart ([`RuleSpec::read`], [`RuleSpec::needs`]).
+    apart: Vec<usize>,
+    /// The `read: backward` rules' patterns anchored at the end only.
+    line_ends: Option<RegexSet>,
     prefix: ScopeSet,
     suffix: ScopeSet,
     /// Whole-line rules skip lines with more visible characters.
@@ -178,9 +275,10 @@ struct ScopeSet {
 }
 
 impl ScopeSet {
+    /// The rules of `scope` but those tried apart.
     fn build(rules: &[Rule], scope: Scope) -> Self {
         let picked: Vec<usize> = (0..rules.len())
-            .filter(|&i| rules[i].scope == scope)
+            .filter(|&i| rules[i].scope == scope && rules[i].apart.is_none())
             .collect();
         let patterns = picked.iter().map(|&i| rules[i].regex.as_str());
         let set = RegexSetBuilder::new(patterns)
@@ -289,6 +387,17 @@ impl RuleSet {
     }
 
     fn new(rules: Vec<Rule>) -> Self {
+        let ends: Vec<&str> = rules
+            .iter()
+            .filter_map(|r| r.apart.as_ref()?.line_end.as_deref())
+            .collect();
+        let line_ends = (!ends.is_empty()).then(|| {
+            RegexSetBuilder::new(ends)
+                .size_limit(REGEX_SIZE_LIMIT * 8)
+                .dfa_size_limit(REGEX_SIZE_LIMIT * 8)
+                .build()
+                .expect("each pattern compiled on its own")
+        });
         let (line, (prefix, suffix)) = rayon::join(
             || ScopeSet::build(&rules, Scope::Line),
             || {
@@ -300,6 +409,10 @@ impl RuleSet {
         );
         RuleSet {
             line,
+            apart: (0..rules.len())
+                .filter(|&i| rules[i].apart.is_some())
+                .collect(),
+            line_ends,
             prefix,
             suffix,
             first_lines: rules
@@ -342,8 +455,30 @@ impl RuleSet {
         if more_visible_chars_than(line, self.max_line_chars) {
             return None;
         }
-        let rule = self.line.first(line, |r| self.applies(r, index, line))?;
-        self.hit(rule, line, 0)
+        let forward = self.line.first(line, |r| self.applies(r, index, line));
+        // The first rule in pack order: one tried apart if it comes first.
+        // (Whether the line ends like a backward rule: searched once.)
+        let mut ends_like_one: Option<bool> = None;
+        let apart = self
+            .apart
+            .iter()
+            .copied()
+            .take_while(|&r| forward.is_none_or(|f| r < f))
+            .find(|&r| {
+                let Some(apart) = &self.rules[r].apart else {
+                    return false;
+                };
+                apart.needs_met(line)
+                    && (apart.line_end.is_none()
+                        || *ends_like_one.get_or_insert_with(|| {
+                            self.line_ends
+                                .as_ref()
+                                .is_some_and(|set| set.is_match(line))
+                        }))
+                    && self.applies(r, index, line)
+                    && self.rules[r].regex.is_match(line)
+            });
+        self.hit(apart.or(forward)?, line, 0)
     }
 
     fn match_prefix_at(&self, line: &str, index: usize) -> Option<Hit> {
@@ -500,6 +635,22 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
         Scope::Suffix => format!(r"(?:{flagged})\z"),
     };
     let regex = build(&anchored).map_err(|e| err(pos, format!("invalid regex: {e}")))?;
+    let apart = if spec.read == Direction::Forward && spec.needs.is_empty() {
+        None
+    } else if spec.scope != Scope::Line {
+        return Err(err(
+            spec.id.pos,
+            "`read` and `needs` are for `match: line` rules".into(),
+        ));
+    } else if spec.needs.iter().any(|w| w.is_empty()) {
+        return Err(err(spec.id.pos, "`needs` holds an empty word".into()));
+    } else {
+        let line_end = (spec.read == Direction::Backward).then(|| format!(r"(?:{flagged})\z"));
+        Some(Apart {
+            needs: spec.needs.iter().map(|w| Needed::new(w)).collect(),
+            line_end,
+        })
+    };
     let fields = regex
         .capture_names()
         .enumerate()
@@ -516,6 +667,7 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
         spec: spec.clone(),
         regex,
         fields,
+        apart,
     })
 }
 
@@ -794,6 +946,151 @@ mod tests {
         assert!(rules.match_line("droits réservés").is_some());
         assert!(rules.match_line("droits \u{A0}  \t réservés").is_some());
         assert!(rules.match_line("Tous droits réservés").is_none());
+    }
+
+    /// A rule set from pack text.
+    fn rules_of(pack: &str) -> RuleSet {
+        let pack: PackFile = config::parse_data(pack, "t.yaml").unwrap();
+        RuleSet::new(
+            pack.rules
+                .iter()
+                .map(|s| compile(s, "t.yaml").unwrap())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn reading_backward_gives_the_verdicts_of_reading_forward() {
+        // Every line of the seeds and test articles, and every example and
+        // counter-example, cut at each space (so that rules see endings and
+        // beginnings they would not see otherwise).
+        let mut lines: Vec<String> = Vec::new();
+        for dir in ["seeds", "tests/articles"] {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+                lines.extend(text.lines().map(|l| l.trim().to_string()));
+            }
+        }
+        let sets = builtin();
+        for (_, set) in &sets {
+            for rule in &set.rules {
+                lines.extend(rule.spec.examples.iter().cloned());
+                lines.extend(rule.spec.counter_examples.iter().cloned());
+            }
+        }
+        let cuts: Vec<String> = lines
+            .iter()
+            .flat_map(|l| l.match_indices(' ').map(|(i, _)| l[i + 1..].to_string()))
+            .collect();
+        lines.extend(cuts);
+        let mut backward_rules = 0;
+        for (stage, set) in &sets {
+            let forward = RuleSet::new(
+                set.rules
+                    .iter()
+                    .map(|r| {
+                        backward_rules += usize::from(r.spec.read == Direction::Backward);
+                        let spec = RuleSpec {
+                            read: Direction::Forward,
+                            ..r.spec.clone()
+                        };
+                        compile(&spec, "t.yaml").unwrap()
+                    })
+                    .collect(),
+            );
+            assert!(forward.line_ends.is_none());
+            for line in lines.iter().filter(|l| !l.is_empty()) {
+                assert_eq!(
+                    set.match_line(line),
+                    forward.match_line(line),
+                    "{stage}: {line:?}"
+                );
+            }
+        }
+        assert!(
+            backward_rules >= 2,
+            "the built-in packs read some rules backward"
+        );
+        // Pack order decides between rules read either way.
+        let rules = rules_of(
+            "rules:
+  - {id: a, kind: k, match: line, regex: 'x.*', description: d}
+  - {id: b, kind: k, match: line, read: backward, regex: '.*y', description: d}
+  - {id: c, kind: k, match: line, regex: '.*', description: d}
+",
+        );
+        let rule = |line: &str| {
+            rules
+                .match_line(line)
+                .map(|h| rules.rules[h.rule].id.to_string())
+        };
+        assert_eq!(rule("x y").as_deref(), Some("a"));
+        assert_eq!(rule("z y").as_deref(), Some("b"));
+        assert_eq!(rule("z y z").as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn needs_limits_a_rule_to_lines_holding_one_of_its_words() {
+        let rules = rules_of(
+            "rules:
+  - {id: c, kind: k, match: line, needs: [cookie, '©'], regex: '.*(?:cookies?|©).*', description: d}
+",
+        );
+        for (line, hit) in [
+            ("Nous utilisons des cookies.", true),
+            ("Nos COOKIES", true),
+            ("cookie", true),
+            ("© AFP", true),
+            ("Des cookie\u{212A}s", true),
+            // Only the word is searched, in ASCII letters of any case: the
+            // regex would take a Kelvin sign for a k, the rule does not.
+            ("cooKie", true),
+            ("coo\u{212A}ie", false),
+            ("Kookie", false),
+            ("", false),
+        ] {
+            assert_eq!(rules.match_line(line).is_some(), hit, "{line:?}");
+        }
+        // The word search is a plain search, whatever byte it starts from.
+        for word in ["cookie", "©", "k", "ée", "Qz"] {
+            let needed = Needed::new(word);
+            let lower = word.to_ascii_lowercase();
+            let alphabet = [
+                "c", "o", "k", "i", "e", "C", "O", "K", "I", "E", "é", "©", "Q", "q", "z", " ",
+            ];
+            for s in crate::lanes::test_strings(&alphabet, (16, 2), 20, 4000, 7) {
+                let want = s.to_ascii_lowercase().contains(&lower);
+                assert_eq!(needed.is_in(s.as_bytes()), want, "{word:?} in {s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn read_and_needs_are_for_whole_line_rules() {
+        for (options, message) in [
+            (
+                "match: prefix\n    read: backward",
+                "are for `match: line` rules",
+            ),
+            (
+                "match: suffix\n    needs: [x]",
+                "are for `match: line` rules",
+            ),
+            ("match: line\n    needs: ['']", "empty word"),
+            (
+                "match: line\n    read: sideways",
+                "expected one of: forward, backward",
+            ),
+        ] {
+            let text = format!(
+                "rules:\n  - id: r\n    kind: k\n    {options}\n    regex: x\n    description: d\n"
+            );
+            let error = match config::parse_data::<PackFile>(&text, "t.yaml") {
+                Err(e) => format!("{e:?}"),
+                Ok(pack) => format!("{:?}", compile(&pack.rules[0], "t.yaml").unwrap_err()),
+            };
+            assert!(error.contains(message), "{options}: {error}");
+        }
     }
 
     #[test]

@@ -101,8 +101,6 @@ pub struct Spelling {
     automaton: Option<AhoCorasick>,
     /// What the spellings start with: a match can only start there.
     starts: StartFilter,
-    /// The first bytes of the spellings.
-    first: [bool; 256],
     /// ASCII bytes no spelling holds and that do not let a sentence start
     /// be seen through them (see [`starts_sentence`]): no match spans one,
     /// and what follows it does not depend on what precedes it. A second
@@ -257,12 +255,8 @@ impl Spelling {
             table.into_iter().map(|(k, (p, _))| (k, p)).collect();
         listed.sort_by(|a, b| a.0.cmp(&b.0));
         let mut starts = StartFilter::default();
-        let mut first = [false; 256];
         let mut in_spelling = [false; 256];
         for (form, _) in &listed {
-            if let Some(&b) = form.as_bytes().first() {
-                first[usize::from(b)] = true;
-            }
             for &b in form.as_bytes() {
                 in_spelling[usize::from(b)] = true;
             }
@@ -293,7 +287,6 @@ impl Spelling {
         Ok(Spelling {
             automaton,
             starts,
-            first,
             barrier,
             patterns: listed.into_iter().map(|(_, p)| p).collect(),
             entries,
@@ -464,9 +457,19 @@ impl StartFilter {
         }
     }
 
+    /// The first two bytes at `pos` (the second 0 at the end of `bytes`).
+    fn pair(bytes: &[u8], pos: usize) -> usize {
+        usize::from(bytes[pos]) << 8 | usize::from(*bytes.get(pos + 1).unwrap_or(&0))
+    }
+
+    /// Do the two bytes at `pos` start a spelling?
+    fn pair_starts(&self, bytes: &[u8], pos: usize) -> bool {
+        self.pairs.contains(Self::pair(bytes, pos))
+    }
+
     /// May a spelling start at `pos` of `bytes` (and end within them)?
     fn may_start(&self, bytes: &[u8], pos: usize) -> bool {
-        let pair = usize::from(bytes[pos]) << 8 | usize::from(*bytes.get(pos + 1).unwrap_or(&0));
+        let pair = Self::pair(bytes, pos);
         if !self.pairs.contains(pair) {
             return false;
         }
@@ -580,11 +583,13 @@ impl Stage for Spelling {
 }
 
 impl Spelling {
-    /// The first position from `pos` on (`end` if none) whose byte may
-    /// start a spelling and is not glued to an ASCII letter or digit
-    /// before it. Eight bytes at a time: the word starts of a chunk come
-    /// from one mask, and only they are looked up in the table (fewer
-    /// instructions and mispredicted branches than a test per byte).
+    /// The first position from `pos` on (`end` if none) whose two bytes
+    /// may start a spelling and that is not glued to an ASCII letter or
+    /// digit before it. Eight bytes at a time: the word starts of a chunk
+    /// come from one mask, and only they are looked up in the pair table
+    /// (fewer instructions and mispredicted branches than a test per byte;
+    /// the pairs rather than the first bytes, which pass the many words
+    /// that start with a capital, "a" or "e").
     fn next_candidate(&self, bytes: &[u8], mut pos: usize, end: usize) -> usize {
         // Bit 7 of byte 0: the byte before `pos` is not a word byte.
         let mut after_gap = if pos == 0 || !ASCII_WORD[usize::from(bytes[pos - 1])] {
@@ -599,7 +604,7 @@ impl Spelling {
             let mut starts = gaps << 8 | after_gap;
             while starts != 0 {
                 let k = starts.trailing_zeros() as usize / 8;
-                if self.first[usize::from(bytes[pos + k])] {
+                if self.starts.pair_starts(bytes, pos + k) {
                     return pos + k;
                 }
                 starts &= starts - 1;
@@ -608,7 +613,7 @@ impl Spelling {
             pos += 8;
         }
         while pos < end
-            && !(self.first[usize::from(bytes[pos])]
+            && !(self.starts.pair_starts(bytes, pos)
                 && (pos == 0 || !ASCII_WORD[usize::from(bytes[pos - 1])]))
         {
             pos += 1;
@@ -662,7 +667,7 @@ impl Spelling {
         let bytes = text.as_bytes();
         let mut pos = region.start;
         loop {
-            pos = self.next_candidate(bytes, pos, region.end);
+            pos = self.next_candidate(&bytes[..region.end], pos, region.end);
             if pos >= region.end {
                 break;
             }
@@ -815,7 +820,7 @@ mod tests {
         let slow = |from: usize, end: usize| {
             (from..end)
                 .find(|&p| {
-                    spelling.first[usize::from(bytes[p])]
+                    spelling.starts.pair_starts(&bytes[..end], p)
                         && (p == 0 || !ASCII_WORD[usize::from(bytes[p - 1])])
                 })
                 .unwrap_or(end)
@@ -823,7 +828,7 @@ mod tests {
         for from in 0..bytes.len() {
             for end in [bytes.len(), (from + 13).min(bytes.len())] {
                 assert_eq!(
-                    spelling.next_candidate(bytes, from, end),
+                    spelling.next_candidate(&bytes[..end], from, end),
                     slow(from, end),
                     "{from}..{end}"
                 );

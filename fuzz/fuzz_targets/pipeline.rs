@@ -118,7 +118,7 @@ fuzz_target!(|data: &[u8]| {
         );
         // And holds the spelling it names.
         let span: String = chars[e.start..e.end].iter().collect();
-        assert_eq!(span, e.canonical, "entity {e:?} in {:?}", doc.text);
+        assert_eq!(span, *e.canonical, "entity {e:?} in {:?}", doc.text);
     }
 
     // Cleaning the clean text again changes nothing.

@@ -252,19 +252,27 @@ pub struct Hit {
 #[derive(Clone, Debug)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
-    line: ScopeSet,
+    /// The searches run on every line, one copy per thread of the rayon
+    /// pool the set was built in ([`RuleSet::searches`]).
+    searches: Vec<Searches>,
     /// Whole-line rules tried apart ([`RuleSpec::read`], [`RuleSpec::needs`]).
     apart: Vec<usize>,
-    /// The `read: backward` rules' patterns anchored at the end only.
-    line_ends: Option<RegexSet>,
-    prefix: ScopeSet,
-    suffix: ScopeSet,
     /// Whole-line rules skip lines with more visible characters.
     pub max_line_chars: usize,
     /// Suffix rules only look at this many bytes at the end of a line.
     pub max_suffix_bytes: usize,
     /// The largest `first_lines` of the rules (0 when none has one).
     first_lines: usize,
+}
+
+/// The regex sets every line goes through.
+#[derive(Clone, Debug)]
+struct Searches {
+    line: ScopeSet,
+    /// The `read: backward` rules' patterns anchored at the end only.
+    line_ends: Option<RegexSet>,
+    prefix: ScopeSet,
+    suffix: ScopeSet,
 }
 
 #[derive(Clone, Debug)]
@@ -407,14 +415,20 @@ impl RuleSet {
                 )
             },
         );
-        RuleSet {
+        let searches = Searches {
             line,
-            apart: (0..rules.len())
-                .filter(|&i| rules[i].apart.is_some())
-                .collect(),
             line_ends,
             prefix,
             suffix,
+        };
+        RuleSet {
+            // A regex lends its search cache without a lock only to the
+            // first thread that used it: each thread gets its own copy
+            // (the compiled automata are shared, the caches are not).
+            searches: vec![searches; rayon::current_num_threads().max(1)],
+            apart: (0..rules.len())
+                .filter(|&i| rules[i].apart.is_some())
+                .collect(),
             first_lines: rules
                 .iter()
                 .filter_map(|r| r.spec.first_lines)
@@ -426,20 +440,27 @@ impl RuleSet {
         }
     }
 
+    /// This thread's copy of the searches (the first copy for a thread
+    /// outside the pool, or beyond its size).
+    fn searches(&self) -> &Searches {
+        let i = rayon::current_thread_index().unwrap_or(0);
+        self.searches.get(i).unwrap_or(&self.searches[0])
+    }
+
     /// The whole-line rule matching `line` (already trimmed), if any, for
     /// a line at the top of a document.
     pub fn match_line(&self, line: &str) -> Option<Hit> {
-        self.match_line_at(line, 0)
+        self.match_line_at(self.searches(), line, 0)
     }
 
     /// The prefix rule matching the start of `line` (trimmed), if any.
     pub fn match_prefix(&self, line: &str) -> Option<Hit> {
-        self.match_prefix_at(line, 0)
+        self.match_prefix_at(self.searches(), line, 0)
     }
 
     /// The suffix rule matching the end of `line` (trimmed), if any.
     pub fn match_suffix(&self, line: &str) -> Option<Hit> {
-        self.match_suffix_at(line, 0)
+        self.match_suffix_at(self.searches(), line, 0)
     }
 
     /// May rule `rule` apply to `line`, the `index`-th non-empty line?
@@ -451,11 +472,11 @@ impl RuleSet {
                 .is_none_or(|n| !more_visible_chars_than(line, n))
     }
 
-    fn match_line_at(&self, line: &str, index: usize) -> Option<Hit> {
+    fn match_line_at(&self, searches: &Searches, line: &str, index: usize) -> Option<Hit> {
         if more_visible_chars_than(line, self.max_line_chars) {
             return None;
         }
-        let forward = self.line.first(line, |r| self.applies(r, index, line));
+        let forward = searches.line.first(line, |r| self.applies(r, index, line));
         // The first rule in pack order: one tried apart if it comes first.
         // (Whether the line ends like a backward rule: searched once.)
         let mut ends_like_one: Option<bool> = None;
@@ -471,7 +492,8 @@ impl RuleSet {
                 apart.needs_met(line)
                     && (apart.line_end.is_none()
                         || *ends_like_one.get_or_insert_with(|| {
-                            self.line_ends
+                            searches
+                                .line_ends
                                 .as_ref()
                                 .is_some_and(|set| set.is_match(line))
                         }))
@@ -481,17 +503,19 @@ impl RuleSet {
         self.hit(apart.or(forward)?, line, 0)
     }
 
-    fn match_prefix_at(&self, line: &str, index: usize) -> Option<Hit> {
-        let rule = self.prefix.first(line, |r| self.applies(r, index, line))?;
+    fn match_prefix_at(&self, searches: &Searches, line: &str, index: usize) -> Option<Hit> {
+        let rule = searches
+            .prefix
+            .first(line, |r| self.applies(r, index, line))?;
         self.hit(rule, line, 0)
     }
 
-    fn match_suffix_at(&self, line: &str, index: usize) -> Option<Hit> {
+    fn match_suffix_at(&self, searches: &Searches, line: &str, index: usize) -> Option<Hit> {
         let mut from = line.len().saturating_sub(self.max_suffix_bytes);
         while !line.is_char_boundary(from) {
             from += 1;
         }
-        let rule = self
+        let rule = searches
             .suffix
             .first(&line[from..], |r| self.applies(r, index, line))?;
         self.hit(rule, line, from)
@@ -777,6 +801,7 @@ impl RuleSet {
         index: usize,
     ) -> bool {
         let base = line.start + lead;
+        let searches = self.searches();
         // Pieces to remove, in byte ranges of `trimmed`, with their hits.
         let mut pieces: Vec<(Range<usize>, Hit)> = Vec::new();
         let (mut from, mut to) = (0, trimmed.len());
@@ -785,7 +810,7 @@ impl RuleSet {
             if rest.is_empty() {
                 break;
             }
-            if let Some(hit) = self.match_line_at(rest, index) {
+            if let Some(hit) = self.match_line_at(searches, rest, index) {
                 let whole = hit.range == (0..rest.len());
                 let range = if whole {
                     from..to
@@ -798,7 +823,7 @@ impl RuleSet {
                 }
                 break;
             }
-            if let Some(hit) = self.match_prefix_at(rest, index) {
+            if let Some(hit) = self.match_prefix_at(searches, rest, index) {
                 // With the white space that joined it to the rest.
                 let after = &rest[hit.range.end..];
                 let end = from + hit.range.end + (after.len() - after.trim_start().len());
@@ -806,7 +831,7 @@ impl RuleSet {
                 from = end;
                 continue;
             }
-            if let Some(hit) = self.match_suffix_at(rest, index) {
+            if let Some(hit) = self.match_suffix_at(searches, rest, index) {
                 let before = &rest[..hit.range.start];
                 let start = from + before.trim_end().len();
                 pieces.push((start..from + hit.range.end, hit));
@@ -998,7 +1023,7 @@ mod tests {
                     })
                     .collect(),
             );
-            assert!(forward.line_ends.is_none());
+            assert!(forward.searches[0].line_ends.is_none());
             for line in lines.iter().filter(|l| !l.is_empty()) {
                 assert_eq!(
                     set.match_line(line),
@@ -1027,6 +1052,36 @@ mod tests {
         assert_eq!(rule("x y").as_deref(), Some("a"));
         assert_eq!(rule("z y").as_deref(), Some("b"));
         assert_eq!(rule("z y z").as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn each_thread_of_the_pool_searches_with_its_own_copy() {
+        let pack = "rules:\n  - {id: a, kind: k, match: line, regex: 'x.*', description: d}\n";
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let rules = pool.install(|| rules_of(pack));
+        assert_eq!(rules.searches.len(), 3);
+        let used: Vec<usize> = pool.broadcast(|_| {
+            let mine = rules.searches();
+            assert!(rules.match_line("x y").is_some());
+            rules
+                .searches
+                .iter()
+                .position(|s| std::ptr::eq(s, mine))
+                .unwrap()
+        });
+        assert_eq!(used, [0, 1, 2]);
+        // Outside the pool, and in a larger pool, the first copy serves.
+        assert!(std::ptr::eq(rules.searches(), &rules.searches[0]));
+        let larger = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let last = larger.broadcast(|_| std::ptr::eq(rules.searches(), &rules.searches[0]));
+        assert!(last[3]);
+        assert_eq!(rules.match_line("x y").map(|h| h.rule), Some(0));
     }
 
     #[test]

@@ -186,9 +186,12 @@ struct Apart {
 }
 
 impl Apart {
-    /// Does `line` hold one of the words the rule needs (if it needs any)?
-    fn needs_met(&self, line: &str) -> bool {
-        self.needs.is_empty() || self.needs.iter().any(|w| w.is_in(line.as_bytes()))
+    /// Do the rule's guards let `line` through: it holds one of the words
+    /// the rule needs (if any), and ends like a backward rule if the rule
+    /// is one (`ends_like_one`, asked only then)?
+    fn lets_through(&self, line: &str, ends_like_one: impl FnOnce() -> bool) -> bool {
+        (self.needs.is_empty() || self.needs.iter().any(|w| w.is_in(line.as_bytes())))
+            && (self.line_end.is_none() || ends_like_one())
     }
 }
 
@@ -288,12 +291,7 @@ impl ScopeSet {
         let picked: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].scope == scope && rules[i].apart.is_none())
             .collect();
-        let patterns = picked.iter().map(|&i| rules[i].regex.as_str());
-        let set = RegexSetBuilder::new(patterns)
-            .size_limit(REGEX_SIZE_LIMIT * 8)
-            .dfa_size_limit(REGEX_SIZE_LIMIT * 8)
-            .build()
-            .expect("each pattern compiled on its own");
+        let set = regex_set(picked.iter().map(|&i| rules[i].regex.as_str()));
         ScopeSet { set, rules: picked }
     }
 
@@ -311,6 +309,16 @@ impl ScopeSet {
             .map(|i| self.rules[i])
             .find(|&r| may_apply(r))
     }
+}
+
+/// One search for rule patterns that each compiled on its own (within the
+/// size limit of a single regex): the set may be larger.
+fn regex_set<'p>(patterns: impl IntoIterator<Item = &'p str>) -> RegexSet {
+    RegexSetBuilder::new(patterns)
+        .size_limit(REGEX_SIZE_LIMIT * 8)
+        .dfa_size_limit(REGEX_SIZE_LIMIT * 8)
+        .build()
+        .expect("each pattern compiled on its own")
 }
 
 /// The regex for a rule's literal phrases.
@@ -399,13 +407,7 @@ impl RuleSet {
             .iter()
             .filter_map(|r| r.apart.as_ref()?.line_end.as_deref())
             .collect();
-        let line_ends = (!ends.is_empty()).then(|| {
-            RegexSetBuilder::new(ends)
-                .size_limit(REGEX_SIZE_LIMIT * 8)
-                .dfa_size_limit(REGEX_SIZE_LIMIT * 8)
-                .build()
-                .expect("each pattern compiled on its own")
-        });
+        let line_ends = (!ends.is_empty()).then(|| regex_set(ends));
         let (line, (prefix, suffix)) = rayon::join(
             || ScopeSet::build(&rules, Scope::Line),
             || {
@@ -486,19 +488,18 @@ impl RuleSet {
             .copied()
             .take_while(|&r| forward.is_none_or(|f| r < f))
             .find(|&r| {
-                let Some(apart) = &self.rules[r].apart else {
-                    return false;
+                let rule = &self.rules[r];
+                let ends = || {
+                    *ends_like_one.get_or_insert_with(|| {
+                        let set = searches.line_ends.as_ref();
+                        set.is_some_and(|set| set.is_match(line))
+                    })
                 };
-                apart.needs_met(line)
-                    && (apart.line_end.is_none()
-                        || *ends_like_one.get_or_insert_with(|| {
-                            searches
-                                .line_ends
-                                .as_ref()
-                                .is_some_and(|set| set.is_match(line))
-                        }))
+                rule.apart
+                    .as_ref()
+                    .is_some_and(|apart| apart.lets_through(line, ends))
                     && self.applies(r, index, line)
-                    && self.rules[r].regex.is_match(line)
+                    && rule.regex.is_match(line)
             });
         self.hit(apart.or(forward)?, line, 0)
     }

@@ -633,21 +633,29 @@ impl Spelling {
     /// be too.
     fn windows(&self, text: &str, changed: &[Range<usize>]) -> Vec<Range<usize>> {
         let bytes = text.as_bytes();
+        let is_barrier = |b: &u8| self.barrier[usize::from(*b)];
         let mut windows: Vec<Range<usize>> = Vec::new();
         for r in changed {
+            // Bytes the last window holds are not scanned again: with no
+            // barrier between it and the change, the two merge; and its
+            // end is already the first barrier after this change's bytes.
+            let scanned_to = windows.last().map_or(0, |w| w.end);
             let before = r.start.min(bytes.len()).saturating_sub(4);
-            let start = bytes[..before]
+            let start = bytes[scanned_to.min(before)..before]
                 .iter()
-                .rposition(|&b| self.barrier[usize::from(b)])
-                .map_or(0, |i| i + 1);
+                .rposition(is_barrier)
+                .map(|i| scanned_to.min(before) + i + 1);
             let after = (r.end + 4).min(bytes.len());
-            let end = bytes[after..]
-                .iter()
-                .position(|&b| self.barrier[usize::from(b)])
-                .map_or(bytes.len(), |i| after + i);
-            match windows.last_mut() {
-                Some(last) if start <= last.end => last.end = last.end.max(end),
-                _ => windows.push(start..end),
+            let end = || {
+                bytes[after..]
+                    .iter()
+                    .position(is_barrier)
+                    .map_or(bytes.len(), |i| after + i)
+            };
+            match (windows.last_mut(), start) {
+                (Some(last), None) if after <= last.end => {}
+                (Some(last), None) => last.end = end(),
+                (_, start) => windows.push(start.unwrap_or(0)..end()),
             }
         }
         windows
@@ -762,6 +770,61 @@ mod tests {
                     "edit at {p}, changed {changed:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn windows_are_each_change_s_barrier_to_barrier_span_merged() {
+        let spelling = stage(LEXICON);
+        let text = "Selon Esmaïl Qaani, le chef d’al-Qods. al-Maliki (Bagdad) : « Qaani »\nBagdad, al-Qods; 12 fois.".repeat(2);
+        // Each change on its own, scanning the whole text; then merged.
+        let reference = |changed: &[Range<usize>]| {
+            let bytes = text.as_bytes();
+            let barrier = |b: &u8| spelling.barrier[usize::from(*b)];
+            let mut windows: Vec<Range<usize>> = Vec::new();
+            for r in changed {
+                let before = r.start.min(bytes.len()).saturating_sub(4);
+                let start = bytes[..before]
+                    .iter()
+                    .rposition(barrier)
+                    .map_or(0, |i| i + 1);
+                let after = (r.end + 4).min(bytes.len());
+                let end = bytes[after..]
+                    .iter()
+                    .position(barrier)
+                    .map_or(bytes.len(), |i| after + i);
+                match windows.last_mut() {
+                    Some(last) if start <= last.end => last.end = last.end.max(end),
+                    _ => windows.push(start..end),
+                }
+            }
+            windows
+        };
+        let mut seed = 7u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for _ in 0..3000 {
+            // Sorted, disjoint ranges, some empty, some at the text's ends.
+            let mut changed = Vec::new();
+            let mut at = 0;
+            while changed.len() < 6 {
+                at += next(30);
+                if at > text.len() {
+                    break;
+                }
+                let end = (at + next(6)).min(text.len());
+                changed.push(at..end);
+                at = end + usize::from(next(2) == 0);
+            }
+            assert_eq!(
+                spelling.windows(&text, &changed),
+                reference(&changed),
+                "{changed:?}"
+            );
         }
     }
 

@@ -231,21 +231,29 @@ fn unwrap_parens(s: &str) -> &str {
         .unwrap_or(s)
 }
 
-/// One space between words, and typographic apostrophes.
+/// One space between words, and typographic apostrophes (an ASCII one
+/// between two letters).
 fn tidy(s: &str) -> String {
-    let words: Vec<&str> = s.split_whitespace().collect();
-    let joined = words.join(" ");
-    let chars: Vec<char> = joined.chars().collect();
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| {
-            let letters = i > 0
-                && chars[i - 1].is_alphabetic()
-                && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
-            if c == '\'' && letters { '’' } else { c }
-        })
-        .collect()
+    let mut joined = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(word);
+    }
+    if !joined.contains('\'') {
+        return joined;
+    }
+    let mut out = String::with_capacity(joined.len() + 8);
+    let mut prev: Option<char> = None;
+    let mut chars = joined.chars().peekable();
+    while let Some(c) = chars.next() {
+        let letters = prev.is_some_and(char::is_alphabetic)
+            && chars.peek().is_some_and(|n| n.is_alphabetic());
+        out.push(if c == '\'' && letters { '’' } else { c });
+        prev = Some(c);
+    }
+    out
 }
 
 /// The words of a caption, lower-cased, each once: hashed (dedup's FNV-1a
@@ -411,6 +419,39 @@ mod tests {
             "Des manifestants à Téhéran brûlent un drapeau (AFP)"
         ));
         assert_eq!(meta.captions.len(), 3);
+    }
+
+    #[test]
+    fn tidy_joins_words_with_one_space_and_turns_apostrophes_between_letters() {
+        // The definition, one step after the other.
+        let reference = |s: &str| -> String {
+            let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            let chars: Vec<char> = joined.chars().collect();
+            (0..chars.len())
+                .map(|i| {
+                    let letters = i > 0
+                        && chars[i - 1].is_alphabetic()
+                        && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
+                    if chars[i] == '\'' && letters {
+                        '’'
+                    } else {
+                        chars[i]
+                    }
+                })
+                .collect()
+        };
+        let cases = [
+            "",
+            "  ",
+            "l'Iran  d'Irak\u{a0} ' x' 'y a'b",
+            "'a' l'État\tl'été 3'4 é'\u{301}e",
+            "Photo : AFP  (Qaani)  ",
+            "''' a''b a'' b",
+        ];
+        for case in cases {
+            assert_eq!(tidy(case), reference(case), "{case:?}");
+        }
+        assert_eq!(tidy(" l'Iran\n  d'ici "), "l’Iran d’ici");
     }
 
     #[test]

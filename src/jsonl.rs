@@ -467,15 +467,31 @@ fn utf8(bytes: &[u8]) -> Result<&str, String> {
 
 /// The fields of the JSON object on `line`, or why it is not one.
 fn parse_record<'a>(line: &'a str, text_field: &str) -> Result<RawRecord<'a>, String> {
+    let record = parse_record_with(line, text_field, false)?;
+    if record.text() == Some(&Err(LEFT_TO_SERDE)) {
+        // (A lone escaped surrogate: serde_json reads it, or says why not.)
+        return parse_record_with(line, text_field, true);
+    }
+    Ok(record)
+}
+
+fn parse_record_with<'a>(
+    line: &'a str,
+    text_field: &str,
+    serde_text: bool,
+) -> Result<RawRecord<'a>, String> {
     let mut de = serde_json::Deserializer::from_str(line);
-    RecordSeed { text_field }
-        .deserialize(&mut de)
-        .and_then(|record| de.end().map(|()| record))
-        .map_err(|e| match serde_json::from_str::<Value>(line) {
-            Ok(other) if !other.is_object() => format!("not a JSON object but {}", kind(&other)),
-            Ok(_) => e.to_string(),
-            Err(e) => format!("not JSON: {e}"),
-        })
+    RecordSeed {
+        text_field,
+        serde_text,
+    }
+    .deserialize(&mut de)
+    .and_then(|record| de.end().map(|()| record))
+    .map_err(|e| match serde_json::from_str::<Value>(line) {
+        Ok(other) if !other.is_object() => format!("not a JSON object but {}", kind(&other)),
+        Ok(_) => e.to_string(),
+        Err(e) => format!("not JSON: {e}"),
+    })
 }
 
 fn cancelled(options: &JsonlOptions) -> bool {
@@ -530,6 +546,14 @@ impl<'a> RawRecord<'a> {
         }
     }
 
+    /// The text field's string (or what the field is instead).
+    fn text(&self) -> Option<&Result<String, &'static str>> {
+        self.fields.iter().find_map(|(_, v)| match v {
+            Field::Text(text) => Some(text),
+            Field::Raw(_) => None,
+        })
+    }
+
     /// The text field's string (or what the field is instead), taken out.
     fn take_text(&mut self) -> Option<Result<String, &'static str>> {
         self.fields.iter_mut().find_map(|(_, v)| match v {
@@ -542,6 +566,9 @@ impl<'a> RawRecord<'a> {
 /// Reads a [`RawRecord`], knowing which field is the text.
 struct RecordSeed<'f> {
     text_field: &'f str,
+    /// Read the text field with serde_json's string parser ([`TextValue`])
+    /// rather than as JSON text then [`unescape`]d.
+    serde_text: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
@@ -565,8 +592,10 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
         // is quicker for the usual few).
         let mut index: HashMap<Cow<'de, str>, usize> = HashMap::new();
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            let value = if key == self.text_field {
+            let value = if key == self.text_field && self.serde_text {
                 Field::Text(map.next_value::<TextValue>()?.0)
+            } else if key == self.text_field {
+                Field::Text(text_value(map.next_value::<&'de RawValue>()?))
             } else {
                 Field::Raw(map.next_value::<&'de RawValue>()?)
             };
@@ -590,6 +619,76 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
         }
         Ok(RawRecord { fields })
     }
+}
+
+/// What [`text_value`] says of a string it leaves to serde_json.
+const LEFT_TO_SERDE: &str = "a string with a lone escaped surrogate";
+
+/// The text field's value from its JSON text: the string, or what the
+/// value is instead. Reading the JSON text (which serde_json has checked)
+/// then unescaping it into a string of the right size is quicker than
+/// serde_json's string parser, which grows a buffer and then copies it.
+fn text_value(raw: &RawValue) -> Result<String, &'static str> {
+    let json = raw.get();
+    match json.as_bytes().first() {
+        Some(b'"') => unescape(json).ok_or(LEFT_TO_SERDE),
+        Some(b't' | b'f') => Err("a boolean"),
+        Some(b'n') => Err("null"),
+        Some(b'[') => Err("an array"),
+        Some(b'{') => Err("an object"),
+        _ => Err("a number"),
+    }
+}
+
+/// The string a JSON string literal stands for. The literal must be valid
+/// JSON (quotes, escapes and characters checked, as serde_json checks a
+/// raw value). `None` for a surrogate escaped alone, which serde_json
+/// reads or refuses (a pair, as in `\ud83d\ude00`, is one character).
+fn unescape(literal: &str) -> Option<String> {
+    let body = &literal[1..literal.len() - 1];
+    let bytes = body.as_bytes();
+    let mut out = String::with_capacity(body.len());
+    let mut done = 0; // bytes of `body` read
+    while let Some(k) = memchr::memchr(b'\\', &bytes[done..]) {
+        let at = done + k;
+        out.push_str(&body[done..at]);
+        let escaped = match bytes[at + 1] {
+            b'n' => '\n',
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b't' => '\t',
+            b'r' => '\r',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            _ => {
+                let code = |at: usize| {
+                    let hex = body.get(at + 2..at + 6)?;
+                    let digits = hex.bytes().all(|b| b.is_ascii_hexdigit());
+                    u32::from_str_radix(hex, 16).ok().filter(|_| digits)
+                };
+                let high = code(at)?;
+                let c = if (0xD800..0xDC00).contains(&high) {
+                    // A pair of surrogates: one character beyond the BMP.
+                    let low = code(at + 6).filter(|_| bytes[at + 6] == b'\\')?;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return None;
+                    }
+                    done = at + 12;
+                    char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?
+                } else {
+                    done = at + 6;
+                    char::from_u32(high)?
+                };
+                out.push(c);
+                continue;
+            }
+        };
+        out.push(escaped);
+        done = at + 2;
+    }
+    out.push_str(&body[done..]);
+    Some(out)
 }
 
 /// The text field's value: a string, or what it is instead.
@@ -902,6 +1001,71 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         (lines, result)
+    }
+
+    /// JSON text for `s` with every character beyond ASCII escaped, as
+    /// Python's `json.dumps` writes by default (`ensure_ascii`).
+    fn ascii_json(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                ' '..='~' => out.push(c),
+                _ => {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        out.push_str(&format!("\\u{unit:04X}"));
+                    }
+                }
+            }
+        }
+        out + "\""
+    }
+
+    /// What serde_json's string parser makes of a literal.
+    fn serde_string(literal: &str) -> Result<String, String> {
+        serde_json::from_str::<String>(literal).map_err(|e| e.to_string())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unescape_reads_strings_as_serde_json_does(s in "(?s).{0,40}", pieces in proptest::collection::vec(0..14usize, 0..12)) {
+            for literal in [serde_json::to_string(&s).unwrap(), ascii_json(&s)] {
+                proptest::prop_assert_eq!(unescape(&literal), Some(s.clone()));
+            }
+            // Escapes of every kind, surrogates alone or in pairs.
+            const PIECES: [&str; 14] = [
+                "a", "é", "\\n", "\\\"", "\\\\", "\\/", "\\b\\f\\r\\t", "\\u00e9",
+                "\\uD83D\\uDE00", "\\ud83d", "\\ude00", "\\uFFFF", "\\u0000", "\\u20ac",
+            ];
+            let literal = format!("\"{}\"", pieces.iter().map(|&i| PIECES[i]).collect::<String>());
+            match (unescape(&literal), serde_string(&literal)) {
+                (Some(ours), Ok(theirs)) => proptest::prop_assert_eq!(ours, theirs),
+                (None, _) => proptest::prop_assert!(pieces.iter().any(|&i| i == 9 || i == 10)),
+                (Some(ours), Err(e)) => proptest::prop_assert!(false, "{literal}: {ours:?}, serde: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_text_with_a_lone_surrogate_is_refused_as_serde_json_refuses_it() {
+        for text in [r"\ud83d", r"a\ude00", r"\ud83d\u0041"] {
+            let line = format!(r#"{{"id":1,"text":"{text}"}}"#);
+            let ours = parse_record(&line, "text").err();
+            let serde = parse_record_with(&line, "text", true).err();
+            assert!(
+                ours.as_ref()
+                    .is_some_and(|e| e.contains("surrogate") || e.contains("hex escape")),
+                "{ours:?}"
+            );
+            assert_eq!(ours, serde, "{line}");
+        }
+        // Written with only ASCII: the same record.
+        let text = "Soleimani à Bagdad 😀 « x »\n";
+        let line = format!(r#"{{"text":{},"id":1}}"#, ascii_json(text));
+        let mut record = parse_record(&line, "text").unwrap();
+        assert_eq!(record.take_text(), Some(Ok(text.to_string())));
     }
 
     #[test]

@@ -201,7 +201,9 @@ impl Dehyphenate {
             return false; // vice-Premier, Moyen-Orient
         }
         let (l, r) = (left.to_lowercase(), right.to_lowercase());
-        if self.words.contains(&format!("{l}-{r}")) || !self.words.contains(&format!("{l}{r}")) {
+        // (The joined word first: most hyphenated words are not one once
+        // joined, and each look-up is a binary search of a long list.)
+        if !self.words.contains(&format!("{l}{r}")) || self.words.contains(&format!("{l}-{r}")) {
             return false;
         }
         // pro-iraniennes: a prefix or a word, then a word.

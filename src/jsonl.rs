@@ -670,7 +670,7 @@ fn unescape(literal: &str) -> Option<String> {
                 let high = code(at)?;
                 let c = if (0xD800..0xDC00).contains(&high) {
                     // A pair of surrogates: one character beyond the BMP.
-                    let low = code(at + 6).filter(|_| bytes[at + 6] == b'\\')?;
+                    let low = code(at + 6).filter(|_| &bytes[at + 6..at + 8] == b"\\u")?;
                     if !(0xDC00..0xE000).contains(&low) {
                         return None;
                     }
@@ -1050,7 +1050,13 @@ mod tests {
 
     #[test]
     fn a_text_with_a_lone_surrogate_is_refused_as_serde_json_refuses_it() {
-        for text in [r"\ud83d", r"a\ude00", r"\ud83d\u0041"] {
+        for text in [
+            r"\ud83d",
+            r"a\ude00",
+            r"\ud83d\u0041",
+            r"\ud83d\ndc00",
+            r"\ud83d\\ude00",
+        ] {
             let line = format!(r#"{{"id":1,"text":"{text}"}}"#);
             let ours = parse_record(&line, "text").err();
             let serde = parse_record_with(&line, "text", true).err();

@@ -1030,14 +1030,14 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn unescape_reads_strings_as_serde_json_does(s in "(?s).{0,40}", pieces in proptest::collection::vec(0..14usize, 0..12)) {
+        fn unescape_reads_strings_as_serde_json_does(s in "(?s).{0,40}", pieces in proptest::collection::vec(0..15usize, 0..12)) {
             for literal in [serde_json::to_string(&s).unwrap(), ascii_json(&s)] {
                 proptest::prop_assert_eq!(unescape(&literal), Some(s.clone()));
             }
             // Escapes of every kind, surrogates alone or in pairs.
-            const PIECES: [&str; 14] = [
+            const PIECES: [&str; 15] = [
                 "a", "é", "\\n", "\\\"", "\\\\", "\\/", "\\b\\f\\r\\t", "\\u00e9",
-                "\\uD83D\\uDE00", "\\ud83d", "\\ude00", "\\uFFFF", "\\u0000", "\\u20ac",
+                "\\uD83D\\uDE00", "\\ud83d", "\\ude00", "\\uFFFF", "\\u0000", "\\u20ac", "\\ndc00",
             ];
             let literal = format!("\"{}\"", pieces.iter().map(|&i| PIECES[i]).collect::<String>());
             match (unescape(&literal), serde_string(&literal)) {

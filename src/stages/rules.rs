@@ -283,6 +283,10 @@ struct ScopeSet {
     set: RegexSet,
     /// Rule index of each pattern in `set`.
     rules: Vec<usize>,
+    /// For suffix rules: the bytes a match may end with, when the
+    /// patterns' suffix literals tell (all suffix rules of the built-in
+    /// packs end with `)`); a line ending otherwise is not searched.
+    last_bytes: Option<Box<[bool; 256]>>,
 }
 
 impl ScopeSet {
@@ -291,8 +295,18 @@ impl ScopeSet {
         let picked: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].scope == scope && rules[i].apart.is_none())
             .collect();
-        let set = regex_set(picked.iter().map(|&i| rules[i].regex.as_str()));
-        ScopeSet { set, rules: picked }
+        let patterns = || picked.iter().map(|&i| rules[i].regex.as_str());
+        let set = regex_set(patterns());
+        let last_bytes = if scope == Scope::Suffix {
+            last_bytes(patterns())
+        } else {
+            None
+        };
+        ScopeSet {
+            set,
+            rules: picked,
+            last_bytes,
+        }
     }
 
     /// The first rule (in pack order) that matches and may apply.
@@ -300,7 +314,14 @@ impl ScopeSet {
         // Most lines match no rule: a plain search stops early, the
         // overlapping one (to know which rules) only runs on a hit. (Most
         // packs have no prefix or suffix rule: no search at all.)
-        if self.rules.is_empty() || !self.set.is_match(text) {
+        let ends_well = || match &self.last_bytes {
+            Some(last) => text
+                .as_bytes()
+                .last()
+                .is_some_and(|&b| last[usize::from(b)]),
+            None => true,
+        };
+        if self.rules.is_empty() || !ends_well() || !self.set.is_match(text) {
             return None;
         }
         self.set
@@ -309,6 +330,22 @@ impl ScopeSet {
             .map(|i| self.rules[i])
             .find(|&r| may_apply(r))
     }
+}
+
+/// The bytes a match of one of `patterns` may end with, from their suffix
+/// literals (every match ends with one of a pattern's literals); `None`
+/// when a pattern has too many or may match the empty string.
+fn last_bytes<'p>(patterns: impl IntoIterator<Item = &'p str>) -> Option<Box<[bool; 256]>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let mut last = Box::new([false; 256]);
+    for pattern in patterns {
+        let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+        let suffixes = Extractor::new().kind(ExtractKind::Suffix).extract(&hir);
+        for literal in suffixes.literals()? {
+            last[usize::from(*literal.as_bytes().last()?)] = true;
+        }
+    }
+    Some(last)
 }
 
 /// One search for rule patterns that each compiled on its own (within the
@@ -985,11 +1022,10 @@ mod tests {
         )
     }
 
-    #[test]
-    fn reading_backward_gives_the_verdicts_of_reading_forward() {
-        // Every line of the seeds and test articles, and every example and
-        // counter-example, cut at each space (so that rules see endings and
-        // beginnings they would not see otherwise).
+    /// Every line of the seeds and test articles, and every example and
+    /// counter-example, cut at each space (so that rules see endings and
+    /// beginnings they would not see otherwise).
+    fn sample_lines() -> Vec<String> {
         let mut lines: Vec<String> = Vec::new();
         for dir in ["seeds", "tests/articles"] {
             for entry in std::fs::read_dir(dir).unwrap() {
@@ -1009,6 +1045,14 @@ mod tests {
             .flat_map(|l| l.match_indices(' ').map(|(i, _)| l[i + 1..].to_string()))
             .collect();
         lines.extend(cuts);
+        lines.retain(|l| !l.is_empty());
+        lines
+    }
+
+    #[test]
+    fn reading_backward_gives_the_verdicts_of_reading_forward() {
+        let lines = sample_lines();
+        let sets = builtin();
         let mut backward_rules = 0;
         for (stage, set) in &sets {
             let forward = RuleSet::new(
@@ -1053,6 +1097,41 @@ mod tests {
         assert_eq!(rule("x y").as_deref(), Some("a"));
         assert_eq!(rule("z y").as_deref(), Some("b"));
         assert_eq!(rule("z y z").as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn suffix_rules_skip_lines_that_end_as_no_match_of_theirs_can() {
+        let mut lines = sample_lines();
+        let endings = [" (Avec AFP)", ". (AFP)", ". (Le Monde)", "»", " )"];
+        let ended: Vec<String> = lines
+            .iter()
+            .flat_map(|l| endings.iter().map(move |e| format!("{l}{e}")))
+            .collect();
+        lines.extend(ended);
+        let mut guarded = 0;
+        for (stage, set) in builtin() {
+            let mut unguarded = set.clone();
+            for searches in &mut unguarded.searches {
+                guarded += usize::from(searches.suffix.last_bytes.take().is_some());
+            }
+            for line in &lines {
+                assert_eq!(
+                    set.match_suffix(line),
+                    unguarded.match_suffix(line),
+                    "{stage}: {line:?}"
+                );
+            }
+        }
+        assert!(guarded > 0, "the built-in suffix rules all end with `)`");
+        // The last bytes come from the patterns' suffix literals, in every
+        // case of a letter.
+        let last = last_bytes([r"(?:(?i:x\)|ab))\z", r"(?:c[de])\z"]).unwrap();
+        let ends: Vec<u8> = (0..=255u8).filter(|&b| last[usize::from(b)]).collect();
+        assert_eq!(ends, b")Bbde");
+        // A pattern that may match the empty string, or ends with a large
+        // class: no guard.
+        assert!(last_bytes([r"(?:x\))\z", r"(?:a*)\z"]).is_none());
+        assert!(last_bytes([r"(?:\w+)\z"]).is_none());
     }
 
     #[test]

@@ -421,6 +421,14 @@ impl SourceMap {
     }
 }
 
+/// Where [`PosMapper::span`]'s look-ups of span starts and ends stopped:
+/// (position, changes before it).
+#[derive(Default)]
+struct SpanLookups {
+    start: (usize, usize),
+    end: (usize, usize),
+}
+
 /// Maps byte offsets through one batch of sorted changes.
 struct PosMapper<'c> {
     changes: &'c [Splice],
@@ -447,9 +455,31 @@ impl<'c> PosMapper<'c> {
         (p as isize + self.delta_before[k]) as usize
     }
 
+    /// How many changes come before `p` (`before` holds for them, and
+    /// then for none), going on from where the look-up `at` stopped when
+    /// `p` did not go back: spans come in order, so the look-ups of a
+    /// stage run walk the changes once instead of searching them anew.
+    fn changes_before(
+        &self,
+        p: usize,
+        at: &mut (usize, usize),
+        before: impl Fn(&Splice, usize) -> bool,
+    ) -> usize {
+        let (last, mut k) = *at;
+        if p < last {
+            k = self.changes.partition_point(|c| before(c, p));
+        } else {
+            while k < self.changes.len() && before(&self.changes[k], p) {
+                k += 1;
+            }
+        }
+        *at = (p, k);
+        k
+    }
+
     /// New offset of a span start: after text inserted at `p`.
-    fn start(&self, p: usize) -> usize {
-        let k = self.changes.partition_point(|c| c.end <= p);
+    fn start(&self, p: usize, at: &mut (usize, usize)) -> usize {
+        let k = self.changes_before(p, at, |c, p| c.end <= p);
         match self.changes.get(k) {
             Some(c) if c.start < p => self.shifted(c.start, k),
             _ => self.shifted(p, k),
@@ -457,18 +487,21 @@ impl<'c> PosMapper<'c> {
     }
 
     /// New offset of a span end: before text inserted at `p`.
-    fn end(&self, p: usize) -> usize {
-        let k = self
-            .changes
-            .partition_point(|c| c.end < p || (c.end == p && c.start < p));
+    fn end(&self, p: usize, at: &mut (usize, usize)) -> usize {
+        let k = self.changes_before(p, at, |c, p| c.end < p || (c.end == p && c.start < p));
         match self.changes.get(k) {
             Some(c) if c.start < p && p < c.end => self.shifted(c.start, k) + c.new_len,
             _ => self.shifted(p, k),
         }
     }
 
-    fn span(&self, r: &Range<usize>) -> Option<Range<usize>> {
-        let (s, e) = (self.start(r.start), self.end(r.end));
+    /// The new range of the span `r`, if its text is still there. `at`
+    /// holds where the look-ups of the span before stopped.
+    fn span(&self, r: &Range<usize>, at: &mut SpanLookups) -> Option<Range<usize>> {
+        let (s, e) = (
+            self.start(r.start, &mut at.start),
+            self.end(r.end, &mut at.end),
+        );
         // A span whose text was removed disappears.
         (s < e || r.is_empty()).then_some(s..e.max(s))
     }
@@ -755,7 +788,8 @@ impl WorkDoc {
         self.map.apply(&self.last_changes);
         let mapper = PosMapper::new(&self.last_changes);
         fn remap<T>(mapper: &PosMapper<'_>, spans: &mut Vec<Spanned<T>>) {
-            spans.retain_mut(|s| match mapper.span(&s.range) {
+            let mut at = SpanLookups::default();
+            spans.retain_mut(|s| match mapper.span(&s.range, &mut at) {
                 Some(r) => {
                     s.range = r;
                     true
@@ -1099,6 +1133,73 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, ChangeError::Overlap { .. }));
         assert_eq!(doc.text, "abcdef");
+    }
+
+    #[test]
+    fn span_look_ups_that_go_on_from_the_last_find_what_a_search_finds() {
+        // The definition: each position searched for among all changes.
+        let reference = |m: &PosMapper<'_>, r: &Range<usize>| {
+            let start = {
+                let p = r.start;
+                let k = m.changes.partition_point(|c| c.end <= p);
+                match m.changes.get(k) {
+                    Some(c) if c.start < p => m.shifted(c.start, k),
+                    _ => m.shifted(p, k),
+                }
+            };
+            let end = {
+                let p = r.end;
+                let k = m
+                    .changes
+                    .partition_point(|c| c.end < p || (c.end == p && c.start < p));
+                match m.changes.get(k) {
+                    Some(c) if c.start < p && p < c.end => m.shifted(c.start, k) + c.new_len,
+                    _ => m.shifted(p, k),
+                }
+            };
+            (start < end || r.is_empty()).then_some(start..end.max(start))
+        };
+        let mut seed = 11u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for _ in 0..2000 {
+            let mut changes = Vec::new();
+            let mut at = next(4);
+            while changes.len() < next(8) {
+                let end = at + next(4);
+                changes.push(Splice {
+                    start: at,
+                    end,
+                    new_len: next(4),
+                });
+                at = end + next(5);
+            }
+            let mapper = PosMapper::new(&changes);
+            // Spans in order, then some that go back.
+            let mut spans: Vec<Range<usize>> = Vec::new();
+            let mut p = next(3);
+            for _ in 0..next(12) {
+                let end = p + next(6);
+                spans.push(p..end);
+                p = if next(5) == 0 {
+                    next(20)
+                } else {
+                    end + next(4)
+                };
+            }
+            let mut lookups = SpanLookups::default();
+            for r in &spans {
+                assert_eq!(
+                    mapper.span(r, &mut lookups),
+                    reference(&mapper, r),
+                    "{r:?} through {changes:?}"
+                );
+            }
+        }
     }
 
     #[test]

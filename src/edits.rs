@@ -239,6 +239,37 @@ impl Seg {
     }
 }
 
+/// How many of `items` come before position `p` (`before` holds for a
+/// first run of them, then for none: a `partition_point`), going on from
+/// where the look-up `at` (position, count) stopped when `p` did not go
+/// back. Changes, pieces and spans are looked up in order, so the
+/// look-ups of a stage run walk the list once instead of searching it
+/// anew each time.
+fn count_before<T>(
+    items: &[T],
+    p: usize,
+    at: &mut (usize, usize),
+    before: impl Fn(&T, usize) -> bool,
+) -> usize {
+    let (last, mut k) = *at;
+    if p < last {
+        k = items.partition_point(|c| before(c, p));
+    } else {
+        while k < items.len() && before(&items[k], p) {
+            k += 1;
+        }
+    }
+    *at = (p, k);
+    k
+}
+
+/// Where a run of [`SourceMap`] look-ups stopped, for the next one.
+#[derive(Default)]
+struct SegLookups {
+    left: (usize, usize),
+    right: (usize, usize),
+}
+
 /// Maps byte offsets of the current text to byte offsets of the input.
 #[derive(Clone, Debug)]
 struct SourceMap {
@@ -267,8 +298,8 @@ impl SourceMap {
     }
 
     /// Input offset where the text starting at `p` comes from.
-    fn left(&self, p: usize) -> usize {
-        let i = self.segs.partition_point(|s| s.end() <= p);
+    fn left(&self, p: usize, at: &mut (usize, usize)) -> usize {
+        let i = count_before(&self.segs, p, at, |s, p| s.end() <= p);
         match self.segs.get(i) {
             None => self.inp_total,
             Some(s) if s.exact => s.inp + (p - s.cur),
@@ -277,11 +308,11 @@ impl SourceMap {
     }
 
     /// Input offset where the text ending at `p` comes from.
-    fn right(&self, p: usize) -> usize {
+    fn right(&self, p: usize, at: &mut (usize, usize)) -> usize {
         if p == 0 {
             return 0;
         }
-        let i = self.segs.partition_point(|s| s.end() < p);
+        let i = count_before(&self.segs, p, at, |s, p| s.end() < p);
         match self.segs.get(i) {
             None => self.inp_total,
             Some(s) if s.exact => s.inp + (p - s.cur),
@@ -289,19 +320,23 @@ impl SourceMap {
         }
     }
 
-    /// The smallest input span holding the current range `r`.
-    fn input_span(&self, r: &Range<usize>) -> Range<usize> {
+    /// The smallest input span holding the current range `r` (`at`: see
+    /// [`count_before`]).
+    fn input_span(&self, r: &Range<usize>, at: &mut SegLookups) -> Range<usize> {
         if r.is_empty() {
-            let (a, b) = (self.right(r.start), self.left(r.start));
+            let (a, b) = (
+                self.right(r.start, &mut at.right),
+                self.left(r.start, &mut at.left),
+            );
             a.min(b)..a.max(b)
         } else {
-            self.left(r.start)..self.right(r.end)
+            self.left(r.start, &mut at.left)..self.right(r.end, &mut at.right)
         }
     }
 
     /// The replaced piece strictly containing `p`, if any.
-    fn replaced_around(&self, p: usize) -> Option<Seg> {
-        let i = self.segs.partition_point(|s| s.end() <= p);
+    fn replaced_around(&self, p: usize, at: &mut (usize, usize)) -> Option<Seg> {
+        let i = count_before(&self.segs, p, at, |s, p| s.end() <= p);
         self.segs.get(i).filter(|s| !s.exact && s.cur < p).copied()
     }
 
@@ -315,16 +350,17 @@ impl SourceMap {
             inp: Range<usize>,
         }
         let mut groups: Vec<Group> = Vec::with_capacity(changes.len());
+        let mut around = (0, 0);
         for c in changes {
             let mut a = c.start;
             let mut b = c.end;
-            if let Some(s) = self.replaced_around(a) {
+            if let Some(s) = self.replaced_around(a, &mut around) {
                 a = s.cur;
                 if c.is_empty() {
                     b = s.end();
                 }
             }
-            if let Some(s) = self.replaced_around(b) {
+            if let Some(s) = self.replaced_around(b, &mut around) {
                 b = s.end();
             }
             let delta = c.delta();
@@ -342,8 +378,9 @@ impl SourceMap {
                 }),
             }
         }
+        let mut at = SegLookups::default();
         for g in &mut groups {
-            g.inp = self.input_span(&g.old);
+            g.inp = self.input_span(&g.old, &mut at);
         }
 
         // 2. Split exact pieces at group boundaries.
@@ -465,16 +502,7 @@ impl<'c> PosMapper<'c> {
         at: &mut (usize, usize),
         before: impl Fn(&Splice, usize) -> bool,
     ) -> usize {
-        let (last, mut k) = *at;
-        if p < last {
-            k = self.changes.partition_point(|c| before(c, p));
-        } else {
-            while k < self.changes.len() && before(&self.changes[k], p) {
-                k += 1;
-            }
-        }
-        *at = (p, k);
-        k
+        count_before(self.changes, p, at, before)
     }
 
     /// New offset of a span start: after text inserted at `p`.
@@ -752,6 +780,7 @@ impl WorkDoc {
         let mut last = 0;
         let mut chars_in = 0usize; // code points of `text` before `last`
         let mut delta_chars = 0isize; // net code points added so far
+        let mut looked_up = SegLookups::default();
         // The changes are used up: their strings move into the log.
         for c in changes.drain(..) {
             let kept = &text[last..c.range.start];
@@ -771,7 +800,7 @@ impl WorkDoc {
             self.log.push(RawEdit {
                 stage,
                 kind: c.kind(),
-                input: self.map.input_span(&c.range),
+                input: self.map.input_span(&c.range, &mut looked_up),
                 at: (chars_in as isize + delta_chars) as usize,
                 original: original.to_string(),
                 rule: c.rule,

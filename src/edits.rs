@@ -1188,13 +1188,7 @@ mod tests {
             };
             (start < end || r.is_empty()).then_some(start..end.max(start))
         };
-        let mut seed = 11u64;
-        let mut next = |n: usize| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize % n
-        };
+        let mut next = crate::lanes::test_numbers(11);
         for _ in 0..2000 {
             let mut changes = Vec::new();
             let mut at = next(4);

@@ -272,6 +272,18 @@ pub(crate) fn test_strings(
         .collect()
 }
 
+/// Numbers below `n`, from xorshift started at `seed` (not 0): for tests
+/// that draw random cases, deterministically.
+#[cfg(test)]
+pub(crate) fn test_numbers(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |n| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 8) as usize % n
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -800,13 +800,7 @@ mod tests {
             }
             windows
         };
-        let mut seed = 7u64;
-        let mut next = |n: usize| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize % n
-        };
+        let mut next = crate::lanes::test_numbers(7);
         for _ in 0..3000 {
             // Sorted, disjoint ranges, some empty, some at the text's ends.
             let mut changed = Vec::new();

@@ -263,11 +263,13 @@ fn count_before<T>(
     k
 }
 
-/// Where a run of [`SourceMap`] look-ups stopped, for the next one.
+/// Where the look-ups of a run of ranges' starts and ends stopped, for
+/// the next range ([`count_before`]): the source map's input spans, the
+/// spans mapped through a stage run's changes.
 #[derive(Default)]
-struct SegLookups {
-    left: (usize, usize),
-    right: (usize, usize),
+struct RangeLookups {
+    start: (usize, usize),
+    end: (usize, usize),
 }
 
 /// Maps byte offsets of the current text to byte offsets of the input.
@@ -322,15 +324,15 @@ impl SourceMap {
 
     /// The smallest input span holding the current range `r` (`at`: see
     /// [`count_before`]).
-    fn input_span(&self, r: &Range<usize>, at: &mut SegLookups) -> Range<usize> {
+    fn input_span(&self, r: &Range<usize>, at: &mut RangeLookups) -> Range<usize> {
         if r.is_empty() {
             let (a, b) = (
-                self.right(r.start, &mut at.right),
-                self.left(r.start, &mut at.left),
+                self.right(r.start, &mut at.end),
+                self.left(r.start, &mut at.start),
             );
             a.min(b)..a.max(b)
         } else {
-            self.left(r.start, &mut at.left)..self.right(r.end, &mut at.right)
+            self.left(r.start, &mut at.start)..self.right(r.end, &mut at.end)
         }
     }
 
@@ -378,7 +380,7 @@ impl SourceMap {
                 }),
             }
         }
-        let mut at = SegLookups::default();
+        let mut at = RangeLookups::default();
         for g in &mut groups {
             g.inp = self.input_span(&g.old, &mut at);
         }
@@ -458,14 +460,6 @@ impl SourceMap {
     }
 }
 
-/// Where [`PosMapper::span`]'s look-ups of span starts and ends stopped:
-/// (position, changes before it).
-#[derive(Default)]
-struct SpanLookups {
-    start: (usize, usize),
-    end: (usize, usize),
-}
-
 /// Maps byte offsets through one batch of sorted changes.
 struct PosMapper<'c> {
     changes: &'c [Splice],
@@ -492,22 +486,9 @@ impl<'c> PosMapper<'c> {
         (p as isize + self.delta_before[k]) as usize
     }
 
-    /// How many changes come before `p` (`before` holds for them, and
-    /// then for none), going on from where the look-up `at` stopped when
-    /// `p` did not go back: spans come in order, so the look-ups of a
-    /// stage run walk the changes once instead of searching them anew.
-    fn changes_before(
-        &self,
-        p: usize,
-        at: &mut (usize, usize),
-        before: impl Fn(&Splice, usize) -> bool,
-    ) -> usize {
-        count_before(self.changes, p, at, before)
-    }
-
     /// New offset of a span start: after text inserted at `p`.
     fn start(&self, p: usize, at: &mut (usize, usize)) -> usize {
-        let k = self.changes_before(p, at, |c, p| c.end <= p);
+        let k = count_before(self.changes, p, at, |c, p| c.end <= p);
         match self.changes.get(k) {
             Some(c) if c.start < p => self.shifted(c.start, k),
             _ => self.shifted(p, k),
@@ -516,7 +497,9 @@ impl<'c> PosMapper<'c> {
 
     /// New offset of a span end: before text inserted at `p`.
     fn end(&self, p: usize, at: &mut (usize, usize)) -> usize {
-        let k = self.changes_before(p, at, |c, p| c.end < p || (c.end == p && c.start < p));
+        let k = count_before(self.changes, p, at, |c, p| {
+            c.end < p || (c.end == p && c.start < p)
+        });
         match self.changes.get(k) {
             Some(c) if c.start < p && p < c.end => self.shifted(c.start, k) + c.new_len,
             _ => self.shifted(p, k),
@@ -525,7 +508,7 @@ impl<'c> PosMapper<'c> {
 
     /// The new range of the span `r`, if its text is still there. `at`
     /// holds where the look-ups of the span before stopped.
-    fn span(&self, r: &Range<usize>, at: &mut SpanLookups) -> Option<Range<usize>> {
+    fn span(&self, r: &Range<usize>, at: &mut RangeLookups) -> Option<Range<usize>> {
         let (s, e) = (
             self.start(r.start, &mut at.start),
             self.end(r.end, &mut at.end),
@@ -780,7 +763,7 @@ impl WorkDoc {
         let mut last = 0;
         let mut chars_in = 0usize; // code points of `text` before `last`
         let mut delta_chars = 0isize; // net code points added so far
-        let mut looked_up = SegLookups::default();
+        let mut looked_up = RangeLookups::default();
         // The changes are used up: their strings move into the log.
         for c in changes.drain(..) {
             let kept = &text[last..c.range.start];
@@ -817,7 +800,7 @@ impl WorkDoc {
         self.map.apply(&self.last_changes);
         let mapper = PosMapper::new(&self.last_changes);
         fn remap<T>(mapper: &PosMapper<'_>, spans: &mut Vec<Spanned<T>>) {
-            let mut at = SpanLookups::default();
+            let mut at = RangeLookups::default();
             spans.retain_mut(|s| match mapper.span(&s.range, &mut at) {
                 Some(r) => {
                     s.range = r;
@@ -1214,7 +1197,7 @@ mod tests {
                     end + next(4)
                 };
             }
-            let mut lookups = SpanLookups::default();
+            let mut lookups = RangeLookups::default();
             for r in &spans {
                 assert_eq!(
                     mapper.span(r, &mut lookups),

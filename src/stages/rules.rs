@@ -170,6 +170,9 @@ pub struct Rule {
     /// For a whole-line rule with `read: backward` or `needs`: how it is
     /// tried outside the scope's shared search.
     apart: Option<Apart>,
+    /// For a suffix rule: the bytes its matches may end with ([`last_bytes`];
+    /// `None`: any).
+    ends_with: Option<Vec<u8>>,
 }
 
 /// How a whole-line rule outside the shared search is tried: only on the
@@ -295,10 +298,16 @@ impl ScopeSet {
         let picked: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].scope == scope && rules[i].apart.is_none())
             .collect();
-        let patterns = || picked.iter().map(|&i| rules[i].regex.as_str());
-        let set = regex_set(patterns());
+        let set = regex_set(picked.iter().map(|&i| rules[i].regex.as_str()));
         let last_bytes = if scope == Scope::Suffix {
-            last_bytes(patterns())
+            picked
+                .iter()
+                .try_fold(Box::new([false; 256]), |mut last, &i| {
+                    for &b in rules[i].ends_with.as_ref()? {
+                        last[usize::from(b)] = true;
+                    }
+                    Some(last)
+                })
         } else {
             None
         };
@@ -332,20 +341,17 @@ impl ScopeSet {
     }
 }
 
-/// The bytes a match of one of `patterns` may end with, from their suffix
-/// literals (every match ends with one of a pattern's literals); `None`
-/// when a pattern has too many or may match the empty string.
-fn last_bytes<'p>(patterns: impl IntoIterator<Item = &'p str>) -> Option<Box<[bool; 256]>> {
+/// The bytes a match of `hir` may end with, from its suffix literals
+/// (every match ends with one of them); `None` when it has too many or may
+/// match the empty string.
+fn last_bytes(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let mut last = Box::new([false; 256]);
-    for pattern in patterns {
-        let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
-        let suffixes = Extractor::new().kind(ExtractKind::Suffix).extract(&hir);
-        for literal in suffixes.literals()? {
-            last[usize::from(*literal.as_bytes().last()?)] = true;
-        }
-    }
-    Some(last)
+    let suffixes = Extractor::new().kind(ExtractKind::Suffix).extract(hir);
+    suffixes
+        .literals()?
+        .iter()
+        .map(|literal| literal.as_bytes().last().copied())
+        .collect()
 }
 
 /// One search for rule patterns that each compiled on its own (within the
@@ -679,11 +685,16 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
     // The pattern on its own must be valid (so that it cannot close the
     // anchoring group below). Parsing is enough for that: the anchored
     // regex is the one compiled, with the size limits.
-    regex_syntax::ParserBuilder::new()
+    let hir = regex_syntax::ParserBuilder::new()
         .case_insensitive(!spec.case_sensitive)
         .build()
         .parse(&pattern)
         .map_err(|e| err(pos, format!("invalid regex: {}", one_line(&e.to_string()))))?;
+    // (The anchors added below change no suffix literal.)
+    let ends_with = match spec.scope {
+        Scope::Suffix => last_bytes(&hir),
+        Scope::Line | Scope::Prefix => None,
+    };
     // Flags and anchors go inside the pattern, so that the RegexSet of the
     // scope sees them too.
     let flagged = if spec.case_sensitive {
@@ -730,6 +741,7 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
         regex,
         fields,
         apart,
+        ends_with,
     })
 }
 
@@ -1069,7 +1081,7 @@ mod tests {
                     .collect(),
             );
             assert!(forward.searches[0].line_ends.is_none());
-            for line in lines.iter().filter(|l| !l.is_empty()) {
+            for line in &lines {
                 assert_eq!(
                     set.match_line(line),
                     forward.match_line(line),
@@ -1125,13 +1137,32 @@ mod tests {
         assert!(guarded > 0, "the built-in suffix rules all end with `)`");
         // The last bytes come from the patterns' suffix literals, in every
         // case of a letter.
-        let last = last_bytes([r"(?:(?i:x\)|ab))\z", r"(?:c[de])\z"]).unwrap();
-        let ends: Vec<u8> = (0..=255u8).filter(|&b| last[usize::from(b)]).collect();
-        assert_eq!(ends, b")Bbde");
+        let suffix_rules = |regexes: &[&str]| {
+            let rules: String = regexes
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    format!(
+                        "  - {{id: r{i}, kind: k, match: suffix, regex: '{r}', description: d}}\n"
+                    )
+                })
+                .collect();
+            let set = rules_of(&format!("rules:\n{rules}"));
+            let last = set.searches[0].suffix.last_bytes.clone();
+            last.map(|last| {
+                (0..=255u8)
+                    .filter(|&b| last[usize::from(b)])
+                    .collect::<Vec<u8>>()
+            })
+        };
+        assert_eq!(
+            suffix_rules(&[r"x\)|ab", r"(?-i:c[de])"]).unwrap(),
+            b")Bbde"
+        );
         // A pattern that may match the empty string, or ends with a large
         // class: no guard.
-        assert!(last_bytes([r"(?:x\))\z", r"(?:a*)\z"]).is_none());
-        assert!(last_bytes([r"(?:\w+)\z"]).is_none());
+        assert!(suffix_rules(&[r"x\)", "a*"]).is_none());
+        assert!(suffix_rules(&[r"\w+"]).is_none());
     }
 
     #[test]

@@ -639,12 +639,12 @@ impl Spelling {
             // Bytes the last window holds are not scanned again: with no
             // barrier between it and the change, the two merge; and its
             // end is already the first barrier after this change's bytes.
-            let scanned_to = windows.last().map_or(0, |w| w.end);
             let before = r.start.min(bytes.len()).saturating_sub(4);
-            let start = bytes[scanned_to.min(before)..before]
+            let scanned_to = windows.last().map_or(0, |w| w.end).min(before);
+            let start = bytes[scanned_to..before]
                 .iter()
                 .rposition(is_barrier)
-                .map(|i| scanned_to.min(before) + i + 1);
+                .map(|i| scanned_to + i + 1);
             let after = (r.end + 4).min(bytes.len());
             let end = || {
                 bytes[after..]

@@ -231,8 +231,8 @@ pub fn findings(
                 category: e.category.clone(),
                 severity,
                 message: message(e),
-                original: e.original.clone(),
-                new: e.new.clone(),
+                original: e.original.to_string(),
+                new: e.new.to_string(),
             })
         })
         .collect();
@@ -258,7 +258,7 @@ mod tests {
             column: 1,
             at: 0,
             original: "x".into(),
-            new: String::new(),
+            new: "".into(),
         }
     }
 

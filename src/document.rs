@@ -7,6 +7,7 @@
 use std::hash::Hasher;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::dates;
@@ -55,10 +56,11 @@ pub struct Edit {
     pub column: usize,
     /// Where the edit was applied, in the text as it was at that moment.
     pub at: usize,
-    /// The text the stage saw.
-    pub original: String,
+    /// The text the stage saw. (Most edits are a few characters: a
+    /// string of up to 24 bytes is kept inline, without an allocation.)
+    pub original: CompactString,
     /// The text the stage wrote instead.
-    pub new: String,
+    pub new: CompactString,
 }
 
 /// What a block of the clean text is.
@@ -87,7 +89,7 @@ pub struct Entity {
     /// The spelling the lexicon prescribes (as written in the clean text).
     pub canonical: Arc<str>,
     /// The spelling found in the input.
-    pub surface: String,
+    pub surface: CompactString,
     /// `person`, `place`, `organization`.
     #[serde(rename = "type")]
     pub kind: Arc<str>,

@@ -13,6 +13,8 @@
 use std::ops::Range;
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use crate::document::{Block, BlockKind, Edit, EditKind, Entity, Meta, Removed};
 use crate::text_index::{TextIndex, count_chars};
 
@@ -22,7 +24,7 @@ pub struct Change {
     /// Byte range in the stage's input text (empty for an insertion).
     pub range: Range<usize>,
     /// The text to put there (empty for a removal).
-    pub new: String,
+    pub new: CompactString,
     /// Stable id of the rule.
     pub rule: Arc<str>,
     /// What the removed text is, for junk and metadata.
@@ -32,7 +34,7 @@ pub struct Change {
 }
 
 impl Change {
-    pub fn replace(range: Range<usize>, new: impl Into<String>, rule: &Arc<str>) -> Self {
+    pub fn replace(range: Range<usize>, new: impl Into<CompactString>, rule: &Arc<str>) -> Self {
         Change {
             range,
             new: new.into(),
@@ -43,10 +45,10 @@ impl Change {
     }
 
     pub fn remove(range: Range<usize>, rule: &Arc<str>) -> Self {
-        Self::replace(range, String::new(), rule)
+        Self::replace(range, CompactString::const_new(""), rule)
     }
 
-    pub fn insert(at: usize, new: impl Into<String>, rule: &Arc<str>) -> Self {
+    pub fn insert(at: usize, new: impl Into<CompactString>, rule: &Arc<str>) -> Self {
         Self::replace(at..at, new, rule)
     }
 
@@ -98,7 +100,7 @@ pub enum ChangeError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntityInfo {
     pub canonical: Arc<str>,
-    pub surface: String,
+    pub surface: CompactString,
     pub kind: Arc<str>,
     pub normalized: bool,
 }
@@ -198,8 +200,8 @@ struct RawEdit {
     to: Option<Arc<str>>,
     input: Range<usize>,
     at: usize,
-    original: String,
-    new: String,
+    original: CompactString,
+    new: CompactString,
 }
 
 /// Where one change of a stage run went: its byte range in the text it
@@ -785,7 +787,7 @@ impl WorkDoc {
                 kind: c.kind(),
                 input: self.map.input_span(&c.range, &mut looked_up),
                 at: (chars_in as isize + delta_chars) as usize,
-                original: original.to_string(),
+                original: CompactString::from(original),
                 rule: c.rule,
                 category: c.category,
                 to: c.to,
@@ -998,7 +1000,7 @@ fn undo_run(text: &str, run: &[Edit], first_index: usize) -> Result<String, Rest
             stage: e.stage.to_string(),
             rule: e.rule.to_string(),
             at: e.at,
-            expected: e.new.clone(),
+            expected: e.new.to_string(),
         };
         if !advance(e.at, &mut chars, &mut pos, &mut byte) {
             return Err(mismatch());

@@ -198,8 +198,8 @@ mod tests {
             line: numbers[2],
             column: numbers[3],
             at: numbers[4],
-            original,
-            new,
+            original: original.into(),
+            new: new.into(),
         }
     }
 
@@ -230,7 +230,7 @@ mod tests {
                     start,
                     end,
                     canonical: Arc::from(canonical),
-                    surface,
+                    surface: surface.into(),
                     kind: Arc::from(kind),
                     normalized,
                 })

@@ -15,6 +15,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
+use compact_str::CompactString;
 use serde::Deserialize;
 
 use crate::config::{self, Config, ConfigError, Located, Pos};
@@ -711,7 +712,7 @@ impl Spelling {
                 range: start..end,
                 value: EntityInfo {
                     canonical: respelled.clone(),
-                    surface: surface.to_string(),
+                    surface: CompactString::from(surface),
                     kind: entry.kind.clone(),
                     normalized,
                 },

@@ -25,6 +25,9 @@ use crate::stages::{Group, OptionDoc, RuleDoc, RuleInfo, Stage};
 
 const NBSP: char = '\u{A0}';
 const NNBSP: char = '\u{202F}';
+// (As text, for the changes that insert them.)
+const NBSP_STR: &str = "\u{A0}";
+const NNBSP_STR: &str = "\u{202F}";
 
 /// Language of the typographic rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -395,23 +398,23 @@ impl Typography {
                     '«' if next.is_some_and(|c| !is_space(c)) => {
                         changes.push(Change::insert(
                             line.end_of(p),
-                            NNBSP.to_string(),
+                            NNBSP_STR,
                             &r.guillemet_space,
                         ));
                     }
                     '»' if glued_before && prev != Some('«') => {
-                        changes.push(Change::insert(p, NNBSP.to_string(), &r.guillemet_space));
+                        changes.push(Change::insert(p, NNBSP_STR, &r.guillemet_space));
                     }
                     ';' | '!' | '?'
                         if prev.is_some_and(|p| p.is_alphanumeric() || p == '»' || p == ')')
                             && next.is_none_or(|c| is_space(c) || c == '»' || c == ')') =>
                     {
-                        changes.push(Change::insert(p, NNBSP.to_string(), &r.punctuation_space));
+                        changes.push(Change::insert(p, NNBSP_STR, &r.punctuation_space));
                     }
                     ':' if prev.is_some_and(|p| p.is_alphabetic() && !would_repair(p, NBSP))
                         && next.is_none_or(|c| is_space(c) || c == '»') =>
                     {
-                        changes.push(Change::insert(p, NBSP.to_string(), &r.punctuation_space));
+                        changes.push(Change::insert(p, NBSP_STR, &r.punctuation_space));
                     }
                     _ => {}
                 }

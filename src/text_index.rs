@@ -137,4 +137,28 @@ mod tests {
         }
         assert_eq!(idx.char_at(text.len()), 2000);
     }
+    #[test]
+    fn code_points_lines_and_columns_are_those_counted_from_the_start() {
+        // Texts of every length around the 64-byte strides, with line ends
+        // and characters of one to four bytes anywhere.
+        let alphabet = ["a", " ", "\n", "é", "€", "😀", "\r\n", "«"];
+        for text in crate::lanes::test_strings(&alphabet, (8, 1), 90, 60, 7) {
+            for len in (0..=text.len()).filter(|&n| text.is_char_boundary(n)) {
+                let text = &text[..len];
+                let idx = TextIndex::new(text);
+                let (mut line, mut column) = (1, 1);
+                for (chars, (byte, c)) in text.char_indices().enumerate() {
+                    assert_eq!(idx.char_at(byte), chars, "{text:?} at {byte}");
+                    assert_eq!(idx.line_col(byte), (line, column), "{text:?} at {byte}");
+                    (line, column) = if c == '\n' {
+                        (line + 1, 1)
+                    } else {
+                        (line, column + 1)
+                    };
+                }
+                assert_eq!(idx.char_at(len), text.chars().count());
+                assert_eq!(idx.lines(), text.lines().count(), "{text:?}");
+            }
+        }
+    }
 }

@@ -11,7 +11,7 @@ use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::dates;
-use crate::stages::dedup::Fnv;
+use crate::stages::dedup::{ASCII_KEY, Fnv, latin1_key};
 
 /// Version of the JSON document format; bumped on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -262,21 +262,43 @@ fn tidy(s: &str) -> String {
 /// of the lower-cased word) and sorted, so that two captions are compared
 /// without building a string per word.
 fn caption_words(s: &str) -> Vec<u64> {
-    let mut words: Vec<u64> = Vec::new();
+    let mut words: Vec<u64> = Vec::with_capacity(s.len() / 4);
     let mut word: Option<Fnv> = None;
-    for c in s.chars() {
-        // Hashing the UTF-8 of each lower-cased character in turn; ASCII
-        // (most of a caption) without the Unicode tables.
-        if c.is_ascii_alphanumeric() {
-            word.get_or_insert_default()
-                .write_u8(c.to_ascii_lowercase() as u8);
-        } else if !c.is_ascii() && c.is_alphanumeric() {
-            let h = word.get_or_insert_default();
-            let mut buf = [0u8; 4];
-            for lower in c.to_lowercase() {
-                h.write(lower.encode_utf8(&mut buf).as_bytes());
+    let mut buf = [0u8; 4];
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // What dedup's key keeps of each character, looked up in its
+        // tables for ASCII and Latin-1 (most of a caption).
+        let kept = if bytes[i] < 0x80 {
+            let k = ASCII_KEY[usize::from(bytes[i])];
+            i += 1;
+            if k != 0 {
+                word.get_or_insert_default().write_u8(k);
+                continue;
             }
-        } else if let Some(h) = word.take() {
+            false
+        } else {
+            let c = s[i..].chars().next().expect("char boundary");
+            i += c.len_utf8();
+            match latin1_key(c) {
+                Some(Some(lower)) => {
+                    let h = word.get_or_insert_default();
+                    h.write(lower.encode_utf8(&mut buf).as_bytes());
+                    true
+                }
+                Some(None) => false,
+                None if c.is_alphanumeric() => {
+                    let h = word.get_or_insert_default();
+                    for lower in c.to_lowercase() {
+                        h.write(lower.encode_utf8(&mut buf).as_bytes());
+                    }
+                    true
+                }
+                None => false,
+            }
+        };
+        if !kept && let Some(h) = word.take() {
             words.push(h.finish());
         }
     }
@@ -481,6 +503,22 @@ mod tests {
         want.sort_unstable();
         want.dedup();
         assert_eq!(caption_words(caption), want);
+        // Random captions from letters of several scripts, digits,
+        // punctuation and the signs between Latin-1 letters (× ÷).
+        let alphabet = [
+            "a", "Z", "7", " ", ",", "-", "é", "É", "ß", "ÿ", "×", "÷", "©", "’", "Σ", "ǅ", "İ",
+            "\u{2009}",
+        ];
+        for caption in crate::lanes::test_strings(&alphabet, (6, 2), 40, 300, 11) {
+            let mut want: Vec<u64> = caption
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(hash)
+                .collect();
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(caption_words(&caption), want, "{caption:?}");
+        }
         assert!(caption_words("").is_empty());
         assert!(!same_caption(&[], &[]));
     }

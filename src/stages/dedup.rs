@@ -162,7 +162,7 @@ pub(crate) fn key_hash_upto(s: &str, limit: usize) -> (u64, usize) {
 
 /// What the key keeps of each ASCII byte: letters in small letters,
 /// digits; 0 for the rest.
-const ASCII_KEY: [u8; 128] = {
+pub(crate) const ASCII_KEY: [u8; 128] = {
     let mut table = [0u8; 128];
     let mut b = 0;
     while b < 128 {
@@ -178,7 +178,7 @@ const ASCII_KEY: [u8; 128] = {
 /// What [`key`] keeps of `c` when that is quick to tell: for U+00C0 to
 /// U+00FF (letters but × and ÷) and the general punctuation block (no
 /// letters), `Some(kept)`; `None` for other characters.
-fn latin1_key(c: char) -> Option<Option<char>> {
+pub(crate) fn latin1_key(c: char) -> Option<Option<char>> {
     match c {
         '\u{D7}' | '\u{F7}' | '\u{2000}'..='\u{206F}' => Some(None),
         // À to Þ: their small letters are 0x20 further.

@@ -167,6 +167,9 @@ pub struct Rule {
     regex: Regex,
     /// Groups named after metadata fields, with the field.
     fields: Vec<(usize, Arc<str>)>,
+    /// Has the pattern named groups (`drop`, `value`, fields)? Without,
+    /// a hit needs no captures: the match is enough.
+    named_groups: bool,
     /// For a whole-line rule with `read: backward` or `needs`: how it is
     /// tried outside the scope's shared search.
     apart: Option<Apart>,
@@ -568,6 +571,40 @@ impl RuleSet {
     /// Runs rule `rule` on `line[from..]` for its captures.
     fn hit(&self, rule: usize, line: &str, from: usize) -> Option<Hit> {
         let r = &self.rules[rule];
+        if !r.named_groups {
+            // Only the match: a whole-line rule's is the line (its search
+            // told that it matches), another's a search away; both are
+            // what the captures would say, for less.
+            let whole = match r.scope {
+                Scope::Line => from..line.len(),
+                Scope::Prefix | Scope::Suffix => {
+                    let m = r.regex.find(&line[from..])?;
+                    from + m.start()..from + m.end()
+                }
+            };
+            if whole.is_empty() {
+                return None;
+            }
+            let values = match &r.to {
+                Some(to) => vec![(
+                    to.clone(),
+                    unwrap_parens(line[whole.clone()].trim()).to_string(),
+                )],
+                None => Vec::new(),
+            };
+            return Some(Hit {
+                rule,
+                range: whole,
+                values,
+            });
+        }
+        self.hit_captured(rule, line, from)
+    }
+
+    /// [`RuleSet::hit`] read from the captures (what it means for every
+    /// rule; needed for the rules with named groups).
+    fn hit_captured(&self, rule: usize, line: &str, from: usize) -> Option<Hit> {
+        let r = &self.rules[rule];
         let caps = r.regex.captures(&line[from..])?;
         let whole = caps.get(0)?;
         if whole.is_empty() {
@@ -732,6 +769,7 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
             Meta::FIELDS.contains(&name).then(|| (i, Arc::from(name)))
         })
         .collect();
+    let named_groups = regex.capture_names().any(|name| name.is_some());
     Ok(Rule {
         id: Arc::from(spec.id.value.as_str()),
         kind: Arc::from(spec.kind.as_str()),
@@ -740,6 +778,7 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
         spec: spec.clone(),
         regex,
         fields,
+        named_groups,
         apart,
         ends_with,
     })
@@ -1109,6 +1148,53 @@ mod tests {
         assert_eq!(rule("x y").as_deref(), Some("a"));
         assert_eq!(rule("z y").as_deref(), Some("b"));
         assert_eq!(rule("z y z").as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn hits_without_captures_are_what_the_captures_say() {
+        // Every built-in rule on every sample line it matches, where the
+        // stage would ask: whole-line rules on the line, prefix rules from
+        // its start, suffix rules from each character boundary of its end.
+        // (The built-in suffix rules all have named groups: a pack of
+        // rules without them, moved to metadata or not, joins them.)
+        let pack = r#"rules:
+  - {id: s1, kind: k, match: suffix, regex: '\s*[-–|]\s*\w+', description: d}
+  - {id: s2, kind: k, match: suffix, to: source, regex: '\s*\(\w+(?:/\w+)?\)', description: d}
+  - {id: p1, kind: k, match: prefix, regex: '\w+\s*:', description: d}
+  - {id: l1, kind: k, match: line, to: credit, regex: '\(?©.*', description: d}
+"#;
+        let mut sets: Vec<RuleSet> = builtin().into_iter().map(|(_, rules)| rules).collect();
+        sets.push(rules_of(pack));
+        let lines = sample_lines();
+        let mut fast = [0; 3];
+        for rules in &sets {
+            for line in &lines {
+                for (i, rule) in rules.rules.iter().enumerate() {
+                    let froms: Vec<usize> = match rule.scope {
+                        Scope::Line | Scope::Prefix => vec![0],
+                        Scope::Suffix => (0..line.len().min(8))
+                            .filter(|&f| line.is_char_boundary(f))
+                            .collect(),
+                    };
+                    for from in froms {
+                        if !rule.regex.is_match(&line[from..]) {
+                            continue;
+                        }
+                        fast[rule.scope as usize] += usize::from(!rule.named_groups);
+                        assert_eq!(
+                            rules.hit(i, line, from),
+                            rules.hit_captured(i, line, from),
+                            "{} on {line:?} from {from}",
+                            rule.id
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            fast.iter().all(|&n| n > 20),
+            "hits without named groups: {fast:?}"
+        );
     }
 
     #[test]

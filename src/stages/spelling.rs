@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use crate::config::{self, Config, ConfigError, Located, Pos};
 use crate::edits::{Change, EntityInfo, Spanned, StageCtx};
+use crate::lanes::{LANES, Lanes};
 use crate::stages::{Group, RuleInfo, Stage};
 
 /// Options of the `spelling` stage.
@@ -488,24 +489,6 @@ fn hash4(four: &[u8; 4]) -> usize {
     (u32::from_le_bytes(*four).wrapping_mul(0x9E37_79B1) >> 16) as usize
 }
 
-/// Bit 7 of every byte of a word.
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// Bit 7 set in each byte of `chunk` that is an ASCII letter or digit
-/// (the bytes of [`ASCII_WORD`]), other bits clear. Adding `0x80 - lo` to
-/// a byte's low seven bits sets its bit 7 when they are at least `lo`,
-/// without a carry into the next byte.
-fn ascii_word_bytes(chunk: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let low = chunk & !HIGH_BITS;
-    let between =
-        |x: u64, lo: u64, hi: u64| (x + ONES * (0x80 - lo)) & !(x + ONES * (0x7F - hi)) & HIGH_BITS;
-    // Letters: with bit 5 set, capitals read as small letters.
-    let word = between(low, b'0'.into(), b'9'.into())
-        | between(low | (ONES * 0x20), b'a'.into(), b'z'.into());
-    word & !chunk
-}
-
 /// True when `text[start..end]` is a whole word (no letter or digit glued
 /// to it; hyphens and apostrophes are word limits).
 fn whole_word(text: &str, start: usize, end: usize) -> bool {
@@ -586,32 +569,31 @@ impl Stage for Spelling {
 impl Spelling {
     /// The first position from `pos` on (`end` if none) whose two bytes
     /// may start a spelling and that is not glued to an ASCII letter or
-    /// digit before it. Eight bytes at a time: the word starts of a chunk
-    /// come from one mask, and only they are looked up in the pair table
-    /// (fewer instructions and mispredicted branches than a test per byte;
-    /// the pairs rather than the first bytes, which pass the many words
-    /// that start with a capital, "a" or "e").
+    /// digit before it. Sixteen bytes at a time: the word starts of a
+    /// chunk come from one mask, and only they are looked up in the pair
+    /// table (fewer instructions and mispredicted branches than a test per
+    /// byte; the pairs rather than the first bytes, which pass the many
+    /// words that start with a capital, "a" or "e").
     fn next_candidate(&self, bytes: &[u8], mut pos: usize, end: usize) -> usize {
-        // Bit 7 of byte 0: the byte before `pos` is not a word byte.
-        let mut after_gap = if pos == 0 || !ASCII_WORD[usize::from(bytes[pos - 1])] {
-            0x80
-        } else {
-            0
-        };
-        while pos + 8 <= end {
-            let chunk = u64::from_le_bytes(bytes[pos..pos + 8].try_into().expect("8 bytes"));
-            let gaps = !ascii_word_bytes(chunk) & HIGH_BITS;
-            // Bit 7 of byte k: byte k follows a byte that is not a word byte.
-            let mut starts = gaps << 8 | after_gap;
+        // Bit 0: the byte before `pos` is not a word byte.
+        let mut after_gap = u32::from(pos == 0 || !ASCII_WORD[usize::from(bytes[pos - 1])]);
+        while pos + LANES <= end {
+            let lanes = Lanes::load(bytes, pos);
+            let word = lanes.in_range(b'0', b'9')
+                | lanes.in_range(b'a', b'z')
+                | lanes.in_range(b'A', b'Z');
+            let gaps = !word.mask() & 0xFFFF;
+            // Bit k: byte k follows a byte that is not a word byte.
+            let mut starts = (gaps << 1 | after_gap) & 0xFFFF;
             while starts != 0 {
-                let k = starts.trailing_zeros() as usize / 8;
+                let k = starts.trailing_zeros() as usize;
                 if self.starts.pair_starts(bytes, pos + k) {
                     return pos + k;
                 }
                 starts &= starts - 1;
             }
-            after_gap = gaps >> 56;
-            pos += 8;
+            after_gap = gaps >> (LANES - 1);
+            pos += LANES;
         }
         while pos < end
             && !(self.starts.pair_starts(bytes, pos)
@@ -824,23 +806,6 @@ mod tests {
     }
 
     #[test]
-    fn the_word_mask_is_the_table() {
-        for b in 0..=255u8 {
-            for at in 0..8 {
-                let mut bytes = [b' '; 8];
-                bytes[at] = b;
-                let mask = ascii_word_bytes(u64::from_le_bytes(bytes));
-                let want = if b.is_ascii_alphanumeric() {
-                    0x80 << (8 * at)
-                } else {
-                    0
-                };
-                assert_eq!(mask, want, "byte {b:#04x} at {at}");
-            }
-        }
-    }
-
-    #[test]
     fn the_start_filter_lets_every_spelling_through() {
         let forms = [
             "Q",
@@ -872,8 +837,9 @@ mod tests {
     #[test]
     fn candidates_are_found_as_byte_by_byte() {
         let spelling = stage(LEXICON);
-        let text =
-            "« Quds »,Ghaani xGhaani 9al-Qods été Éa el-Maliki Al\u{a0}Maliki\nBaghdad ".repeat(3);
+        let text = "« Quds »,Ghaani xGhaani 9al-Qods été Éa el-Maliki Al\u{a0}Maliki\nBaghdad \
+             @Quds [Quds `Quds {Quds /Quds :Quds\x7fQuds ZQuds zQuds 0Quds "
+            .repeat(3);
         let bytes = text.as_bytes();
         let slow = |from: usize, end: usize| {
             (from..end)

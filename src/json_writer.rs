@@ -14,29 +14,57 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0; // of the bytes not yet written
-    let mut i = 0;
-    while i < bytes.len() {
-        // Sixteen bytes at a time while none needs escaping; then the
-        // sixteen that hold one (or the last few) byte by byte, so that a
-        // line end costs one slow chunk, not sixteen chunk checks.
-        i += ok_chunks_len(&bytes[i..], |b| !needs_escape(b));
-        let stop = bytes.len().min(i + 16);
-        while i < stop {
-            let b = bytes[i];
-            if needs_escape(b) {
-                out.extend_from_slice(&bytes[start..i]);
-                escape(out, b);
-                start = i + 1;
-            }
-            i += 1;
-        }
+    while let Some(i) = next_escape(bytes, start) {
+        out.extend_from_slice(&bytes[start..i]);
+        escape(out, bytes[i]);
+        start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
 
+/// The first byte from `from` on that needs escaping. Sixteen bytes at a
+/// time while none does, then eight (the last eight of `bytes` for what is
+/// left, so that short strings, most of an edit log, take a word or two
+/// rather than a test per byte).
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from + ok_chunks_len(&bytes[from..], |b| !needs_escape(b));
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    while i + 8 <= bytes.len() {
+        let mask = escape_mask(word(i));
+        if mask != 0 {
+            return Some(i + mask.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    if i == bytes.len() {
+        None
+    } else if bytes.len() >= 8 {
+        // The last eight bytes, less those before `i` (already seen).
+        let last = bytes.len() - 8;
+        let mask = escape_mask(word(last)) & (u64::MAX << (8 * (i - last)));
+        (mask != 0).then(|| last + mask.trailing_zeros() as usize / 8)
+    } else {
+        bytes[i..]
+            .iter()
+            .position(|&b| needs_escape(b))
+            .map(|k| i + k)
+    }
+}
+
 fn needs_escape(b: u8) -> bool {
     (b < 0x20) | (b == b'"') | (b == b'\\')
+}
+
+/// Bit 7 set in each byte of `word` that needs escaping, other bits clear.
+/// Each test works on a byte's low seven bits, so that no carry crosses
+/// into the next byte: exact for every byte.
+fn escape_mask(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7F * ONES;
+    let zero = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
+    let below_space = !((word & LOW7) + (0x80 - 0x20) * ONES) & !word & !LOW7;
+    below_space | zero(word ^ (u64::from(b'"') * ONES)) | zero(word ^ (u64::from(b'\\') * ONES))
 }
 
 fn escape(out: &mut Vec<u8>, b: u8) {
@@ -166,6 +194,47 @@ mod tests {
         let mut out = Vec::new();
         f(&mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_escape_mask_is_the_byte_test() {
+        // Every byte in every place of a word, beside bytes on both sides
+        // of each class's bounds (where a carry would show).
+        for b in 0..=255u8 {
+            for k in 0..8 {
+                for filler in [0x00, 0x1F, 0x20, 0x21, 0x22, 0x5C, 0x7F, 0x80, 0xFF] {
+                    let mut bytes = [filler; 8];
+                    bytes[k] = b;
+                    let want = (0..8)
+                        .filter(|&j| needs_escape(bytes[j]))
+                        .fold(0u64, |m, j| m | 0x80 << (8 * j));
+                    assert_eq!(escape_mask(u64::from_le_bytes(bytes)), want, "{bytes:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_next_escape_is_the_first_from_there() {
+        // Strings of every length up to 40 with bytes to escape here and
+        // there, searched from every position.
+        let mut next = crate::lanes::test_numbers(5);
+        for len in 0..40 {
+            for _ in 0..20 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        [b'a', b'a', b'a', b'a', b'\n', b'"', b'\\', 0x1F, b' ', 0xC3][next(10)]
+                    })
+                    .collect();
+                for from in 0..=len {
+                    let want = bytes[from..]
+                        .iter()
+                        .position(|&b| needs_escape(b))
+                        .map(|k| from + k);
+                    assert_eq!(next_escape(&bytes, from), want, "{bytes:?} from {from}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -406,9 +406,14 @@ impl CleanDocument {
     pub fn edits_per_stage(&self) -> Vec<(Arc<str>, usize)> {
         let mut counts: Vec<(Arc<str>, usize)> = Vec::new();
         for e in &self.edits {
-            match counts.iter_mut().find(|(s, _)| *s == e.stage) {
+            // (Edits come in runs of one stage: the last count first.)
+            let same = |(s, _): &&mut (Arc<str>, usize)| Arc::ptr_eq(s, &e.stage);
+            match counts.last_mut().filter(same) {
                 Some((_, n)) => *n += 1,
-                None => counts.push((e.stage.clone(), 1)),
+                None => match counts.iter_mut().find(|(s, _)| *s == e.stage) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((e.stage.clone(), 1)),
+                },
             }
         }
         counts

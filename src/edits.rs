@@ -822,15 +822,21 @@ impl WorkDoc {
     pub fn finish(mut self) -> Finished {
         let index = TextIndex::new(&self.input);
         let mut edits = Vec::with_capacity(self.log.len());
-        // One shared name per stage.
-        let mut stage_names: Vec<Arc<str>> = Vec::new();
+        // One shared name per stage. (Edits come in runs of one stage:
+        // the last name is tried first, by address.)
+        let mut stage_names: Vec<(&'static str, Arc<str>)> = Vec::new();
         for e in self.log {
-            let stage = match stage_names.iter().find(|s| &***s == e.stage) {
-                Some(name) => name.clone(),
-                None => {
-                    stage_names.push(Arc::from(e.stage));
-                    stage_names[stage_names.len() - 1].clone()
-                }
+            let same = |(name, _): &&(&'static str, Arc<str>)| std::ptr::eq(*name, e.stage);
+            let stage = match stage_names.last().filter(same) {
+                Some((_, name)) => name.clone(),
+                None => match stage_names.iter().find(|(name, _)| *name == e.stage) {
+                    Some((_, name)) => name.clone(),
+                    None => {
+                        let name: Arc<str> = Arc::from(e.stage);
+                        stage_names.push((e.stage, name.clone()));
+                        name
+                    }
+                },
             };
             let (line, column) = index.line_col(e.input.start);
             if let Some(kind) = &e.category

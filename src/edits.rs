@@ -537,6 +537,9 @@ pub struct WorkDoc {
     /// (allocated once per document, not grown again at each run).
     spare_changes: Vec<Change>,
     spare_entities: Vec<Spanned<EntityInfo>>,
+    /// The text before the last stage run that changed it, kept for its
+    /// buffer: the next such run writes its new text there.
+    spare_text: String,
 }
 
 impl WorkDoc {
@@ -553,6 +556,7 @@ impl WorkDoc {
             last_changes: Vec::new(),
             spare_changes: Vec::new(),
             spare_entities: Vec::new(),
+            spare_text: String::new(),
         }
     }
 
@@ -761,7 +765,9 @@ impl WorkDoc {
         self.log.reserve(changes.len());
         self.last_changes.reserve(changes.len());
         let grown: usize = changes.iter().map(|c| c.new.len()).sum();
-        let mut out = String::with_capacity(text.len() + grown);
+        let mut out = std::mem::take(&mut self.spare_text);
+        out.clear();
+        out.reserve(text.len() + grown);
         let mut last = 0;
         let mut chars_in = 0usize; // code points of `text` before `last`
         let mut delta_chars = 0isize; // net code points added so far
@@ -813,7 +819,7 @@ impl WorkDoc {
         }
         remap(&mapper, &mut self.blocks);
         remap(&mapper, &mut self.entities);
-        self.text = out;
+        self.spare_text = std::mem::replace(&mut self.text, out);
         Ok(())
     }
 

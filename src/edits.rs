@@ -511,6 +511,17 @@ impl<'c> PosMapper<'c> {
     /// The new range of the span `r`, if its text is still there. `at`
     /// holds where the look-ups of the span before stopped.
     fn span(&self, r: &Range<usize>, at: &mut RangeLookups) -> Option<Range<usize>> {
+        // Most spans lie before the first change or after the last one,
+        // where the look-ups below come to this.
+        match (self.changes.first(), self.changes.last()) {
+            (Some(first), _) if r.end < first.start => return Some(r.clone()),
+            (_, Some(last)) if r.start > last.end => {
+                let n = self.changes.len();
+                return Some(self.shifted(r.start, n)..self.shifted(r.end, n));
+            }
+            (None, _) => return Some(r.clone()),
+            _ => {}
+        }
         let (s, e) = (
             self.start(r.start, &mut at.start),
             self.end(r.end, &mut at.end),

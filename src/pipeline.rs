@@ -404,6 +404,11 @@ mod tests {
         assert_eq!(doc.text, format!("{title}\n\nLe texte commence ici.\n"));
         assert_eq!(doc.restore().unwrap(), input);
         assert!(pipeline.clean(&doc.text).unwrap().edits.is_empty());
+        // A line that only starts as the title does counts: "Monde" is the
+        // third line, past the section label's first two.
+        let input = format!("{title}\n{title}, puis à Téhéran\nMonde\nLe texte commence ici.\n");
+        let doc = pipeline.clean(&input).unwrap();
+        assert!(doc.text.contains("\nMonde\n"), "{}", doc.text);
     }
 
     #[test]

@@ -838,7 +838,9 @@ impl RuleSet {
         // not count, since dedup (which runs later) may remove it. (The
         // start of the key is enough: lines dedup takes for repeats are
         // all among those it gives.)
-        let mut firsts: Vec<u64> = Vec::new();
+        // (The keys' first 40 characters, with the line: the first 120,
+        // what tells a repeat, are hashed only when those are alike.)
+        let mut firsts: Vec<(u64, &str)> = Vec::new();
         while start < text.len() {
             let end =
                 memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
@@ -860,9 +862,15 @@ impl RuleSet {
                 // Positions count the lines that stay, as the clean text
                 // will have them: not those removed, nor repeats.
                 if !gone && index < self.first_lines {
-                    let (key, chars) = crate::stages::dedup::key_hash_upto(trimmed, 120);
-                    if chars == 0 || !firsts.contains(&key) {
-                        firsts.push(key);
+                    use crate::stages::dedup::key_hash_upto;
+                    let (start_key, chars) = key_hash_upto(trimmed, 40);
+                    let key = || key_hash_upto(trimmed, 120).0;
+                    let repeat = chars > 0
+                        && firsts.iter().any(|&(k, first)| {
+                            k == start_key && key_hash_upto(first, 120).0 == key()
+                        });
+                    if !repeat {
+                        firsts.push((start_key, trimmed));
                         index += 1;
                     }
                 } else if !gone {

@@ -404,7 +404,7 @@ impl CleanDocument {
 
     /// Number of edits made by each stage, in pipeline order.
     pub fn edits_per_stage(&self) -> Vec<(Arc<str>, usize)> {
-        let mut counts: Vec<(Arc<str>, usize)> = Vec::new();
+        let mut counts: Vec<(Arc<str>, usize)> = Vec::with_capacity(16);
         for e in &self.edits {
             // (Edits come in runs of one stage: the last count first.)
             let same = |(s, _): &&mut (Arc<str>, usize)| Arc::ptr_eq(s, &e.stage);

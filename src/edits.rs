@@ -152,7 +152,7 @@ impl StageCtx<'_> {
             #[allow(clippy::single_range_in_vec_init)] // one region: the whole text
             return vec![0..self.text.len()];
         };
-        let mut lines: Vec<Range<usize>> = Vec::new();
+        let mut lines: Vec<Range<usize>> = Vec::with_capacity(focus.len());
         for r in focus {
             let end = r.end.min(self.text.len());
             let mut at = r.start.min(end);

@@ -17,7 +17,8 @@ pub struct TextIndex<'a> {
 impl<'a> TextIndex<'a> {
     pub fn new(text: &'a str) -> Self {
         let bytes = text.as_bytes();
-        let mut checkpoints = Vec::with_capacity(bytes.len() / STRIDE + 1);
+        // One per stride, the last one partial, and one for the end.
+        let mut checkpoints = Vec::with_capacity(bytes.len().div_ceil(STRIDE) + 1);
         let mut chars = 0;
         for chunk in bytes.chunks(STRIDE) {
             checkpoints.push(chars);

@@ -553,9 +553,58 @@ pub struct WorkDoc {
     spare_text: String,
 }
 
+/// The lists a document's processing fills and empties again, kept from
+/// one document to the next on each thread: allocated once per thread,
+/// rather than grown again for every document.
+#[derive(Default)]
+struct Scratch {
+    log: Vec<RawEdit>,
+    last_changes: Vec<Splice>,
+    changes: Vec<Change>,
+    entities: Vec<Spanned<EntityInfo>>,
+    text: String,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = Default::default();
+}
+
+impl Scratch {
+    fn take() -> Scratch {
+        SCRATCH.with_borrow_mut(std::mem::take)
+    }
+
+    /// Empties the lists and keeps them for the next document on this
+    /// thread (not those a huge document left huge).
+    fn give_back(mut self) {
+        const MAX_BYTES: usize = 1 << 20;
+        let bytes = self.log.capacity() * size_of::<RawEdit>()
+            + self.last_changes.capacity() * size_of::<Splice>()
+            + self.changes.capacity() * size_of::<Change>()
+            + self.entities.capacity() * size_of::<Spanned<EntityInfo>>()
+            + self.text.capacity();
+        if bytes > MAX_BYTES {
+            return;
+        }
+        self.log.clear();
+        self.last_changes.clear();
+        self.changes.clear();
+        self.entities.clear();
+        self.text.clear();
+        SCRATCH.with_borrow_mut(|kept| *kept = self);
+    }
+}
+
 impl WorkDoc {
     /// Starts from the decoded input.
     pub fn new(input: String) -> Self {
+        let Scratch {
+            log,
+            last_changes,
+            changes,
+            entities,
+            text,
+        } = Scratch::take();
         WorkDoc {
             map: SourceMap::identity(input.len()),
             text: input.clone(),
@@ -563,11 +612,11 @@ impl WorkDoc {
             meta: Meta::default(),
             blocks: Vec::new(),
             entities: Vec::new(),
-            log: Vec::new(),
-            last_changes: Vec::new(),
-            spare_changes: Vec::new(),
-            spare_entities: Vec::new(),
-            spare_text: String::new(),
+            log,
+            last_changes,
+            spare_changes: changes,
+            spare_entities: entities,
+            spare_text: text,
         }
     }
 
@@ -838,11 +887,12 @@ impl WorkDoc {
     /// or metadata removal listed in `meta.removed`.
     pub fn finish(mut self) -> Finished {
         let index = TextIndex::new(&self.input);
-        let mut edits = Vec::with_capacity(self.log.len());
+        let mut log = std::mem::take(&mut self.log);
+        let mut edits = Vec::with_capacity(log.len());
         // One shared name per stage. (Edits come in runs of one stage:
         // the last name is tried first, by address.)
         let mut stage_names: Vec<(&'static str, Arc<str>)> = Vec::new();
-        for e in self.log {
+        for e in log.drain(..) {
             let same = |(name, _): &&(&'static str, Arc<str>)| std::ptr::eq(*name, e.stage);
             let stage = match stage_names.last().filter(same) {
                 Some((_, name)) => name.clone(),
@@ -926,6 +976,14 @@ impl WorkDoc {
             })
             .collect();
         entities.sort_by_key(|e| (e.start, e.end));
+        Scratch {
+            log,
+            last_changes: std::mem::take(&mut self.last_changes),
+            changes: std::mem::take(&mut self.spare_changes),
+            entities: std::mem::take(&mut self.spare_entities),
+            text: std::mem::take(&mut self.spare_text),
+        }
+        .give_back();
         Finished {
             input_chars: index.char_at(self.input.len()),
             text: self.text,

@@ -412,6 +412,28 @@ mod tests {
     }
 
     #[test]
+    fn a_document_is_cleaned_alike_after_others_on_the_same_thread() {
+        // Each thread keeps the lists a document filled for the next one:
+        // nothing of one document may show in another.
+        let pipeline = Pipeline::builtin();
+        let texts: Vec<String> = ["seeds", "tests/articles"]
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(dir).unwrap())
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "txt"))
+            .map(|path| std::fs::read_to_string(path).unwrap())
+            .collect();
+        assert!(texts.len() >= 4);
+        // (A new thread starts with no kept lists.)
+        let alone = |text: &String| {
+            std::thread::scope(|s| s.spawn(|| pipeline.clean(text).unwrap()).join().unwrap())
+        };
+        for text in texts.iter().chain(texts.iter().rev()) {
+            assert_eq!(pipeline.clean(text).unwrap(), alone(text));
+        }
+    }
+
+    #[test]
     fn the_rule_packs_see_again_the_lines_spelling_shortens() {
         // Whole-line rules skip lines over 500 visible characters: a
         // caption of 501 that spelling shortens ("Hormuz" → "Ormuz") must

@@ -226,10 +226,10 @@ impl Stage for Dehyphenate {
         let text = ctx.text;
         // Only the hyphens of the lines in focus (words never cross a line
         // end), found in those lines rather than judged one by one.
+        // (A hyphen is one byte, and no other character holds that byte.)
         let hyphens = ctx.regions().into_iter().flat_map(|region| {
-            text[region.clone()]
-                .match_indices('-')
-                .map(move |(i, _)| region.start + i)
+            memchr::memchr_iter(b'-', &text.as_bytes()[region.clone()])
+                .map(move |i| region.start + i)
         });
         for i in hyphens {
             // Exactly two parts of letters: `ambas-sades`, not `a-t-il`.

@@ -164,7 +164,13 @@ pub struct Rule {
     pub to: Option<Arc<str>>,
     pub spec: RuleSpec,
     /// The pattern, anchored as its scope says.
-    regex: Regex,
+    pattern: String,
+    /// It compiled on its own, for the rules that search with it: prefix
+    /// and suffix rules (for where the match is), rules with named groups
+    /// (for the captures) and those tried apart. A plain whole-line rule
+    /// has none: the scope's set says that it matches, and the match is
+    /// the line (a regex is about 7 M instructions of start-up).
+    regex: Option<Regex>,
     /// Groups named after metadata fields, with the field.
     fields: Vec<(usize, Arc<str>)>,
     /// Has the pattern named groups (`drop`, `value`, fields)? Without,
@@ -284,6 +290,33 @@ struct Searches {
     suffix: ScopeSet,
 }
 
+impl Searches {
+    /// The searches of `rules`, or why their patterns do not compile
+    /// together within the size limit of a set.
+    fn of(rules: &[Rule]) -> Result<Self, regex::Error> {
+        let ends: Vec<&str> = rules
+            .iter()
+            .filter_map(|r| r.apart.as_ref()?.line_end.as_deref())
+            .collect();
+        let line_ends = (!ends.is_empty()).then(|| regex_set(ends)).transpose()?;
+        let (line, (prefix, suffix)) = rayon::join(
+            || ScopeSet::build(rules, Scope::Line),
+            || {
+                rayon::join(
+                    || ScopeSet::build(rules, Scope::Prefix),
+                    || ScopeSet::build(rules, Scope::Suffix),
+                )
+            },
+        );
+        Ok(Searches {
+            line: line?,
+            line_ends,
+            prefix: prefix?,
+            suffix: suffix?,
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 struct ScopeSet {
     set: RegexSet,
@@ -297,11 +330,11 @@ struct ScopeSet {
 
 impl ScopeSet {
     /// The rules of `scope` but those tried apart.
-    fn build(rules: &[Rule], scope: Scope) -> Self {
+    fn build(rules: &[Rule], scope: Scope) -> Result<Self, regex::Error> {
         let picked: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].scope == scope && rules[i].apart.is_none())
             .collect();
-        let set = regex_set(picked.iter().map(|&i| rules[i].regex.as_str()));
+        let set = regex_set(picked.iter().map(|&i| rules[i].pattern.as_str()))?;
         let last_bytes = if scope == Scope::Suffix {
             picked
                 .iter()
@@ -314,11 +347,11 @@ impl ScopeSet {
         } else {
             None
         };
-        ScopeSet {
+        Ok(ScopeSet {
             set,
             rules: picked,
             last_bytes,
-        }
+        })
     }
 
     /// The first rule (in pack order) that matches and may apply.
@@ -357,14 +390,14 @@ fn last_bytes(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// One search for rule patterns that each compiled on its own (within the
-/// size limit of a single regex): the set may be larger.
-fn regex_set<'p>(patterns: impl IntoIterator<Item = &'p str>) -> RegexSet {
+/// One search for rule patterns (each parsed; those that search on their
+/// own compiled within the size limit of a single regex): the set may be
+/// larger.
+fn regex_set<'p>(patterns: impl IntoIterator<Item = &'p str>) -> Result<RegexSet, regex::Error> {
     RegexSetBuilder::new(patterns)
         .size_limit(REGEX_SIZE_LIMIT * 8)
         .dfa_size_limit(REGEX_SIZE_LIMIT * 8)
         .build()
-        .expect("each pattern compiled on its own")
 }
 
 /// The regex for a rule's literal phrases.
@@ -398,6 +431,7 @@ impl RuleSet {
     ) -> Result<Self, Vec<ConfigError>> {
         let mut errors = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
+        let mut files: Vec<Arc<str>> = Vec::new(); // of each rule
         for pack in packs {
             let (text, file) = match config.read_data(pack) {
                 Ok(found) => found,
@@ -437,6 +471,7 @@ impl RuleSet {
                             ));
                         }
                         rules.push(rule);
+                        files.push(Arc::from(file.as_str()));
                     }
                     Err(e) => errors.push(e),
                 }
@@ -445,30 +480,54 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(Self::new(rules))
+        // Plain whole-line rules are compiled only in their scope's set:
+        // when it fails, the rules too large on their own are told, as
+        // when every rule was compiled on its own.
+        let searches = Searches::of(&rules).map_err(|e| {
+            let alone: Vec<ConfigError> = rules
+                .iter()
+                .zip(&files)
+                .filter(|(rule, _)| rule.regex.is_none())
+                .filter_map(|(rule, file)| {
+                    let e = own_regex(&rule.pattern, rule.spec.case_sensitive).err()?;
+                    let spec = &rule.spec;
+                    let pos = match (&spec.regex, &spec.literals) {
+                        (Some(r), _) => r.pos,
+                        (None, Some(l)) => l.pos,
+                        (None, None) => spec.id.pos,
+                    };
+                    Some(ConfigError::new(
+                        file,
+                        pos,
+                        format!("rule `{}`: invalid regex: {e}", spec.id.value),
+                    ))
+                })
+                .collect();
+            if !alone.is_empty() {
+                return alone;
+            }
+            vec![ConfigError::new(
+                &config.file_name(),
+                packs.first().map_or(Default::default(), |pack| pack.pos),
+                format!(
+                    "the rules of these packs do not compile together: {}",
+                    one_line(&e.to_string())
+                ),
+            )]
+        })?;
+        Ok(Self::with_searches(rules, searches))
     }
 
-    fn new(rules: Vec<Rule>) -> Self {
-        let ends: Vec<&str> = rules
-            .iter()
-            .filter_map(|r| r.apart.as_ref()?.line_end.as_deref())
-            .collect();
-        let line_ends = (!ends.is_empty()).then(|| regex_set(ends));
-        let (line, (prefix, suffix)) = rayon::join(
-            || ScopeSet::build(&rules, Scope::Line),
-            || {
-                rayon::join(
-                    || ScopeSet::build(&rules, Scope::Prefix),
-                    || ScopeSet::build(&rules, Scope::Suffix),
-                )
-            },
-        );
-        let searches = Searches {
-            line,
-            line_ends,
-            prefix,
-            suffix,
-        };
+    /// The rule set of `rules`, or why their patterns do not compile
+    /// together within the size limit of a set (for tests; `load` tells
+    /// which rules when they do not).
+    #[cfg(test)]
+    fn new(rules: Vec<Rule>) -> Result<Self, regex::Error> {
+        let searches = Searches::of(&rules)?;
+        Ok(Self::with_searches(rules, searches))
+    }
+
+    fn with_searches(rules: Vec<Rule>, searches: Searches) -> Self {
         RuleSet {
             // A regex lends its search cache without a lock only to the
             // first thread that used it: each thread gets its own copy
@@ -545,7 +604,10 @@ impl RuleSet {
                     .as_ref()
                     .is_some_and(|apart| apart.lets_through(line, ends))
                     && self.applies(r, index, line)
-                    && rule.regex.is_match(line)
+                    && rule
+                        .regex
+                        .as_ref()
+                        .is_some_and(|regex| regex.is_match(line))
             });
         self.hit(apart.or(forward)?, line, 0)
     }
@@ -578,7 +640,7 @@ impl RuleSet {
             let whole = match r.scope {
                 Scope::Line => from..line.len(),
                 Scope::Prefix | Scope::Suffix => {
-                    let m = r.regex.find(&line[from..])?;
+                    let m = r.regex.as_ref()?.find(&line[from..])?;
                     from + m.start()..from + m.end()
                 }
             };
@@ -598,14 +660,15 @@ impl RuleSet {
                 values,
             });
         }
-        self.hit_captured(rule, line, from)
+        self.hit_captured(rule, r.regex.as_ref()?, line, from)
     }
 
-    /// [`RuleSet::hit`] read from the captures (what it means for every
-    /// rule; needed for the rules with named groups).
-    fn hit_captured(&self, rule: usize, line: &str, from: usize) -> Option<Hit> {
+    /// [`RuleSet::hit`] read from the captures of `regex`, the rule's
+    /// (what it means for every rule; needed for the rules with named
+    /// groups).
+    fn hit_captured(&self, rule: usize, regex: &Regex, line: &str, from: usize) -> Option<Hit> {
         let r = &self.rules[rule];
-        let caps = r.regex.captures(&line[from..])?;
+        let caps = regex.captures(&line[from..])?;
         let whole = caps.get(0)?;
         if whole.is_empty() {
             return None;
@@ -712,13 +775,7 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
             ),
         ));
     }
-    let build = |pattern: &str| {
-        RegexBuilder::new(pattern)
-            .case_insensitive(!spec.case_sensitive)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()
-    };
+    let build = |pattern: &str| own_regex(pattern, spec.case_sensitive);
     // The pattern on its own must be valid (so that it cannot close the
     // anchoring group below). Parsing is enough for that: the anchored
     // regex is the one compiled, with the size limits.
@@ -744,7 +801,6 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
         Scope::Prefix => format!(r"\A(?:{flagged})"),
         Scope::Suffix => format!(r"(?:{flagged})\z"),
     };
-    let regex = build(&anchored).map_err(|e| err(pos, format!("invalid regex: {e}")))?;
     let apart = if spec.read == Direction::Forward && spec.needs.is_empty() {
         None
     } else if spec.scope != Scope::Line {
@@ -761,27 +817,58 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
             line_end,
         })
     };
+    let named_groups = has_named_group(&hir);
+    let regex = if named_groups || apart.is_some() || spec.scope != Scope::Line {
+        Some(build(&anchored).map_err(|e| err(pos, format!("invalid regex: {e}")))?)
+    } else {
+        None
+    };
     let fields = regex
-        .capture_names()
-        .enumerate()
+        .iter()
+        .flat_map(|regex| regex.capture_names().enumerate())
         .filter_map(|(i, name)| {
             let name = name?;
             Meta::FIELDS.contains(&name).then(|| (i, Arc::from(name)))
         })
         .collect();
-    let named_groups = regex.capture_names().any(|name| name.is_some());
     Ok(Rule {
         id: Arc::from(spec.id.value.as_str()),
         kind: Arc::from(spec.kind.as_str()),
         scope: spec.scope,
         to: spec.to.as_ref().map(|t| Arc::from(t.value.as_str())),
         spec: spec.clone(),
+        pattern: anchored,
         regex,
         fields,
         named_groups,
         apart,
         ends_with,
     })
+}
+
+/// A rule's own regex, within the size limit of one.
+fn own_regex(pattern: &str, case_sensitive: bool) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(!case_sensitive)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
+
+/// Does the pattern have a group with a name?
+fn has_named_group(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::HirKind;
+    let mut todo = vec![hir];
+    while let Some(hir) = todo.pop() {
+        match hir.kind() {
+            HirKind::Capture(group) if group.name.is_some() => return true,
+            HirKind::Capture(group) => todo.push(&group.sub),
+            HirKind::Repetition(repeated) => todo.push(&repeated.sub),
+            HirKind::Concat(parts) | HirKind::Alternation(parts) => todo.extend(parts),
+            HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
+        }
+    }
+    false
 }
 
 /// regex errors span several lines with a caret; keep the reason.
@@ -1063,7 +1150,8 @@ mod tests {
                 .iter()
                 .map(|s| compile(s, "t.yaml").unwrap())
                 .collect(),
-        );
+        )
+        .unwrap();
         // 14 visible characters, however many spaces.
         assert!(rules.match_line("droits réservés").is_some());
         assert!(rules.match_line("droits \u{A0}  \t réservés").is_some());
@@ -1079,6 +1167,7 @@ mod tests {
                 .map(|s| compile(s, "t.yaml").unwrap())
                 .collect(),
         )
+        .unwrap()
     }
 
     /// Every line of the seeds and test articles, and every example and
@@ -1126,7 +1215,8 @@ mod tests {
                         compile(&spec, "t.yaml").unwrap()
                     })
                     .collect(),
-            );
+            )
+            .unwrap();
             assert!(forward.searches[0].line_ends.is_none());
             for line in &lines {
                 assert_eq!(
@@ -1176,8 +1266,19 @@ mod tests {
         let lines = sample_lines();
         let mut fast = [0; 3];
         for rules in &sets {
+            // (A plain whole-line rule has no regex of its own: one is
+            // compiled here.)
+            let regexes: Vec<Regex> = rules
+                .rules
+                .iter()
+                .map(|rule| {
+                    rule.regex
+                        .clone()
+                        .unwrap_or_else(|| Regex::new(&rule.pattern).unwrap())
+                })
+                .collect();
             for line in &lines {
-                for (i, rule) in rules.rules.iter().enumerate() {
+                for (i, (rule, regex)) in rules.rules.iter().zip(&regexes).enumerate() {
                     let froms: Vec<usize> = match rule.scope {
                         Scope::Line | Scope::Prefix => vec![0],
                         Scope::Suffix => (0..line.len().min(8))
@@ -1185,13 +1286,13 @@ mod tests {
                             .collect(),
                     };
                     for from in froms {
-                        if !rule.regex.is_match(&line[from..]) {
+                        if !regex.is_match(&line[from..]) {
                             continue;
                         }
                         fast[rule.scope as usize] += usize::from(!rule.named_groups);
                         assert_eq!(
                             rules.hit(i, line, from),
-                            rules.hit_captured(i, line, from),
+                            rules.hit_captured(i, regex, line, from),
                             "{} on {line:?} from {from}",
                             rule.id
                         );
@@ -1351,6 +1452,20 @@ mod tests {
             };
             assert!(error.contains(message), "{options}: {error}");
         }
+    }
+
+    #[test]
+    fn rules_too_large_together_are_refused_not_compiled() {
+        // A plain whole-line rule is compiled only in its scope's set: one
+        // over the set's size limit is a configuration error, at load.
+        let pack = "rules:\n  - {id: huge, kind: k, match: line, regex: '(?:\\w{1000}){100}', description: d}\n";
+        let spec = &config::parse_data::<PackFile>(pack, "t.yaml")
+            .unwrap()
+            .rules[0];
+        let rule = compile(spec, "t.yaml").unwrap();
+        assert!(rule.regex.is_none());
+        let error = RuleSet::new(vec![rule]).expect_err("too large").to_string();
+        assert!(error.contains("exceeds size limit"), "{error}");
     }
 
     #[test]

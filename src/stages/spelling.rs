@@ -103,6 +103,8 @@ pub struct Spelling {
     automaton: Option<AhoCorasick>,
     /// What the spellings start with: a match can only start there.
     starts: StartFilter,
+    /// [`StartFilter::other_firsts`], for the lanes' first-byte test.
+    other_firsts: Option<Vec<u8>>,
     /// ASCII bytes no spelling holds and that do not let a sentence start
     /// be seen through them (see [`starts_sentence`]): no match spans one,
     /// and what follows it does not depend on what precedes it. A second
@@ -288,6 +290,7 @@ impl Spelling {
         };
         Ok(Spelling {
             automaton,
+            other_firsts: starts.other_firsts(),
             starts,
             barrier,
             patterns: listed.into_iter().map(|(_, p)| p).collect(),
@@ -419,7 +422,16 @@ struct StartFilter {
     pairs: BitSet,
     short_pairs: BitSet,
     fours: BitSet,
+    /// The bytes that start a spelling (bit b of word b / 64).
+    firsts: [u64; 4],
 }
+
+/// Most spellings are names: they start with a capital, or with one of a
+/// few other bytes ("a" of "al-", "e" of "el-", the lead byte of "É").
+/// Tested sixteen at a time before the pairs, these pass over the many
+/// words that start with another small letter. (More than this many other
+/// first bytes: no such test.)
+const MAX_OTHER_FIRSTS: usize = 8;
 
 /// 65,536 bits.
 struct BitSet(Box<[u64; 1024]>);
@@ -442,6 +454,9 @@ impl BitSet {
 
 impl StartFilter {
     fn add(&mut self, form: &[u8]) {
+        if let Some(&first) = form.first() {
+            self.firsts[usize::from(first / 64)] |= 1 << (first % 64);
+        }
         let seconds = match *form {
             [] => return,
             [_] => 0..256,
@@ -457,6 +472,16 @@ impl StartFilter {
         if let Some(four) = form.first_chunk::<4>() {
             self.fours.insert(hash4(four));
         }
+    }
+
+    /// The first bytes of spellings other than the capitals A to Z, if
+    /// there are few.
+    fn other_firsts(&self) -> Option<Vec<u8>> {
+        let others: Vec<u8> = (0..=255u8)
+            .filter(|&b| self.firsts[usize::from(b / 64)] & 1 << (b % 64) != 0)
+            .filter(|b| !b.is_ascii_uppercase())
+            .collect();
+        (others.len() <= MAX_OTHER_FIRSTS).then_some(others)
     }
 
     /// The first two bytes at `pos` (the second 0 at the end of `bytes`).
@@ -583,8 +608,15 @@ impl Spelling {
                 | lanes.in_range(b'a', b'z')
                 | lanes.in_range(b'A', b'Z');
             let gaps = !word.mask() & 0xFFFF;
-            // Bit k: byte k follows a byte that is not a word byte.
-            let mut starts = (gaps << 1 | after_gap) & 0xFFFF;
+            // Bit k: byte k follows a byte that is not a word byte (and
+            // may start a spelling, when few bytes do).
+            let firsts = self.other_firsts.as_ref().map_or(0xFFFF, |others| {
+                others
+                    .iter()
+                    .fold(lanes.in_range(b'A', b'Z'), |m, &b| m | lanes.eq(b))
+                    .mask()
+            });
+            let mut starts = (gaps << 1 | after_gap) & firsts & 0xFFFF;
             while starts != 0 {
                 let k = starts.trailing_zeros() as usize;
                 if self.starts.pair_starts(bytes, pos + k) {
@@ -837,6 +869,13 @@ mod tests {
     #[test]
     fn candidates_are_found_as_byte_by_byte() {
         let spelling = stage(LEXICON);
+        // (Few bytes start a spelling here: the lanes test them first.)
+        assert!(
+            spelling
+                .other_firsts
+                .as_ref()
+                .is_some_and(|b| !b.is_empty())
+        );
         let text = "« Quds »,Ghaani xGhaani 9al-Qods été Éa el-Maliki Al\u{a0}Maliki\nBaghdad \
              @Quds [Quds `Quds {Quds /Quds :Quds\x7fQuds ZQuds zQuds 0Quds "
             .repeat(3);

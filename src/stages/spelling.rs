@@ -103,7 +103,9 @@ pub struct Spelling {
     automaton: Option<AhoCorasick>,
     /// What the spellings start with: a match can only start there.
     starts: StartFilter,
-    /// [`StartFilter::other_firsts`], for the lanes' first-byte test.
+    /// The bytes other than the capitals A to Z that start a spelling,
+    /// when there are few ([`MAX_OTHER_FIRSTS`]), for the lanes'
+    /// first-byte test.
     other_firsts: Option<Vec<u8>>,
     /// ASCII bytes no spelling holds and that do not let a sentence start
     /// be seen through them (see [`starts_sentence`]): no match spans one,
@@ -288,9 +290,16 @@ impl Spelling {
                     })?,
             )
         };
+        let mut other_firsts: Vec<u8> = listed
+            .iter()
+            .filter_map(|(form, _)| form.bytes().next())
+            .filter(|b| !b.is_ascii_uppercase())
+            .collect();
+        other_firsts.sort_unstable();
+        other_firsts.dedup();
         Ok(Spelling {
             automaton,
-            other_firsts: starts.other_firsts(),
+            other_firsts: (other_firsts.len() <= MAX_OTHER_FIRSTS).then_some(other_firsts),
             starts,
             barrier,
             patterns: listed.into_iter().map(|(_, p)| p).collect(),
@@ -422,8 +431,6 @@ struct StartFilter {
     pairs: BitSet,
     short_pairs: BitSet,
     fours: BitSet,
-    /// The bytes that start a spelling (bit b of word b / 64).
-    firsts: [u64; 4],
 }
 
 /// Most spellings are names: they start with a capital, or with one of a
@@ -454,9 +461,6 @@ impl BitSet {
 
 impl StartFilter {
     fn add(&mut self, form: &[u8]) {
-        if let Some(&first) = form.first() {
-            self.firsts[usize::from(first / 64)] |= 1 << (first % 64);
-        }
         let seconds = match *form {
             [] => return,
             [_] => 0..256,
@@ -472,16 +476,6 @@ impl StartFilter {
         if let Some(four) = form.first_chunk::<4>() {
             self.fours.insert(hash4(four));
         }
-    }
-
-    /// The first bytes of spellings other than the capitals A to Z, if
-    /// there are few.
-    fn other_firsts(&self) -> Option<Vec<u8>> {
-        let others: Vec<u8> = (0..=255u8)
-            .filter(|&b| self.firsts[usize::from(b / 64)] & 1 << (b % 64) != 0)
-            .filter(|b| !b.is_ascii_uppercase())
-            .collect();
-        (others.len() <= MAX_OTHER_FIRSTS).then_some(others)
     }
 
     /// The first two bytes at `pos` (the second 0 at the end of `bytes`).
@@ -595,28 +589,24 @@ impl Spelling {
     /// The first position from `pos` on (`end` if none) whose two bytes
     /// may start a spelling and that is not glued to an ASCII letter or
     /// digit before it. Sixteen bytes at a time: the word starts of a
-    /// chunk come from one mask, and only they are looked up in the pair
-    /// table (fewer instructions and mispredicted branches than a test per
-    /// byte; the pairs rather than the first bytes, which pass the many
-    /// words that start with a capital, "a" or "e").
+    /// chunk that hold a byte starting a spelling come from one mask, and
+    /// only they are looked up in the pair table (fewer instructions and
+    /// mispredicted branches than a test per byte; the pairs still stop
+    /// most of the words that start with a capital, "a" or "e").
     fn next_candidate(&self, bytes: &[u8], mut pos: usize, end: usize) -> usize {
         // Bit 0: the byte before `pos` is not a word byte.
         let mut after_gap = u32::from(pos == 0 || !ASCII_WORD[usize::from(bytes[pos - 1])]);
         while pos + LANES <= end {
             let lanes = Lanes::load(bytes, pos);
-            let word = lanes.in_range(b'0', b'9')
-                | lanes.in_range(b'a', b'z')
-                | lanes.in_range(b'A', b'Z');
+            let capitals = lanes.in_range(b'A', b'Z');
+            let word = lanes.in_range(b'0', b'9') | lanes.in_range(b'a', b'z') | capitals;
             let gaps = !word.mask() & 0xFFFF;
             // Bit k: byte k follows a byte that is not a word byte (and
             // may start a spelling, when few bytes do).
             let firsts = self.other_firsts.as_ref().map_or(0xFFFF, |others| {
-                others
-                    .iter()
-                    .fold(lanes.in_range(b'A', b'Z'), |m, &b| m | lanes.eq(b))
-                    .mask()
+                others.iter().fold(capitals, |m, &b| m | lanes.eq(b)).mask()
             });
-            let mut starts = (gaps << 1 | after_gap) & firsts & 0xFFFF;
+            let mut starts = (gaps << 1 | after_gap) & firsts;
             while starts != 0 {
                 let k = starts.trailing_zeros() as usize;
                 if self.starts.pair_starts(bytes, pos + k) {

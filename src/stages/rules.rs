@@ -488,20 +488,7 @@ impl RuleSet {
                 .iter()
                 .zip(&files)
                 .filter(|(rule, _)| rule.regex.is_none())
-                .filter_map(|(rule, file)| {
-                    let e = own_regex(&rule.pattern, rule.spec.case_sensitive).err()?;
-                    let spec = &rule.spec;
-                    let pos = match (&spec.regex, &spec.literals) {
-                        (Some(r), _) => r.pos,
-                        (None, Some(l)) => l.pos,
-                        (None, None) => spec.id.pos,
-                    };
-                    Some(ConfigError::new(
-                        file,
-                        pos,
-                        format!("rule `{}`: invalid regex: {e}", spec.id.value),
-                    ))
-                })
+                .filter_map(|(rule, file)| compile_as(&rule.spec, file, true).err())
                 .collect();
             if !alone.is_empty() {
                 return alone;
@@ -750,6 +737,13 @@ fn unwrap_parens(s: &str) -> &str {
 }
 
 fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
+    compile_as(spec, file, false)
+}
+
+/// [`compile`], with a regex of its own for every rule when `every_regex`
+/// (a plain whole-line rule has none otherwise): what tells, when a
+/// scope's set does not compile, which rules are too large on their own.
+fn compile_as(spec: &RuleSpec, file: &str, every_regex: bool) -> Result<Rule, ConfigError> {
     let err =
         |pos, msg: String| ConfigError::new(file, pos, format!("rule `{}`: {msg}", spec.id.value));
     let (pattern, pos) = match (&spec.regex, &spec.literals) {
@@ -775,7 +769,13 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
             ),
         ));
     }
-    let build = |pattern: &str| own_regex(pattern, spec.case_sensitive);
+    let build = |pattern: &str| {
+        RegexBuilder::new(pattern)
+            .case_insensitive(!spec.case_sensitive)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()
+    };
     // The pattern on its own must be valid (so that it cannot close the
     // anchoring group below). Parsing is enough for that: the anchored
     // regex is the one compiled, with the size limits.
@@ -818,7 +818,7 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
         })
     };
     let named_groups = has_named_group(&hir);
-    let regex = if named_groups || apart.is_some() || spec.scope != Scope::Line {
+    let regex = if every_regex || named_groups || apart.is_some() || spec.scope != Scope::Line {
         Some(build(&anchored).map_err(|e| err(pos, format!("invalid regex: {e}")))?)
     } else {
         None
@@ -844,15 +844,6 @@ fn compile(spec: &RuleSpec, file: &str) -> Result<Rule, ConfigError> {
         apart,
         ends_with,
     })
-}
-
-/// A rule's own regex, within the size limit of one.
-fn own_regex(pattern: &str, case_sensitive: bool) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(pattern)
-        .case_insensitive(!case_sensitive)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
 }
 
 /// Does the pattern have a group with a name?

@@ -11,7 +11,7 @@ use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::dates;
-use crate::stages::dedup::{ASCII_KEY, Fnv, latin1_key};
+use crate::stages::dedup::{ASCII_KEY, Fnv, key_chars};
 
 /// Version of the JSON document format; bumped on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -281,22 +281,10 @@ fn caption_words(s: &str) -> Vec<u64> {
         } else {
             let c = s[i..].chars().next().expect("char boundary");
             i += c.len_utf8();
-            match latin1_key(c) {
-                Some(Some(lower)) => {
-                    let h = word.get_or_insert_default();
-                    h.write(lower.encode_utf8(&mut buf).as_bytes());
-                    true
-                }
-                Some(None) => false,
-                None if c.is_alphanumeric() => {
-                    let h = word.get_or_insert_default();
-                    for lower in c.to_lowercase() {
-                        h.write(lower.encode_utf8(&mut buf).as_bytes());
-                    }
-                    true
-                }
-                None => false,
-            }
+            key_chars(c, |lower| {
+                word.get_or_insert_default()
+                    .write(lower.encode_utf8(&mut buf).as_bytes());
+            })
         };
         if !kept && let Some(h) = word.take() {
             words.push(h.finish());

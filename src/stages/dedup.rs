@@ -144,18 +144,10 @@ pub(crate) fn key_hash_upto(s: &str, limit: usize) -> (u64, usize) {
         }
         let c = s[i..].chars().next().expect("char boundary");
         i += c.len_utf8();
-        if let Some(folded) = latin1_key(c) {
-            // Accented letters and general punctuation: no table lookups.
-            if let Some(l) = folded {
-                h.write(l.encode_utf8(&mut buf).as_bytes());
-                n += 1;
-            }
-        } else if c.is_alphanumeric() {
-            for l in c.to_lowercase() {
-                h.write(l.encode_utf8(&mut buf).as_bytes());
-                n += 1;
-            }
-        }
+        key_chars(c, |l| {
+            h.write(l.encode_utf8(&mut buf).as_bytes());
+            n += 1;
+        });
     }
     (h.finish(), n)
 }
@@ -175,10 +167,24 @@ pub(crate) const ASCII_KEY: [u8; 128] = {
     table
 };
 
+/// Calls `keep` with what [`key`] keeps of the character `c` (beyond
+/// ASCII, which [`ASCII_KEY`] tells): its small letters, or nothing; and
+/// says whether it kept any. Accented letters and general punctuation
+/// without the Unicode tables.
+pub(crate) fn key_chars(c: char, mut keep: impl FnMut(char)) -> bool {
+    match latin1_key(c) {
+        Some(Some(lower)) => keep(lower),
+        Some(None) => return false,
+        None if c.is_alphanumeric() => c.to_lowercase().for_each(keep),
+        None => return false,
+    }
+    true
+}
+
 /// What [`key`] keeps of `c` when that is quick to tell: for U+00C0 to
 /// U+00FF (letters but × and ÷) and the general punctuation block (no
 /// letters), `Some(kept)`; `None` for other characters.
-pub(crate) fn latin1_key(c: char) -> Option<Option<char>> {
+fn latin1_key(c: char) -> Option<Option<char>> {
     match c {
         '\u{D7}' | '\u{F7}' | '\u{2000}'..='\u{206F}' => Some(None),
         // À to Þ: their small letters are 0x20 further.

@@ -13,18 +13,13 @@ MB=${1:-50}
 RUNS=${RUNS:-1}
 cd "$(dirname "${BASH_SOURCE[0]}")/.."      # the repo root, whatever the cwd
 BENCH=target/bench
-CORPUS=$BENCH/corpus-$MB.jsonl
 VENV=$BENCH/venv
 mkdir -p "$BENCH"
 
 echo "== building lavoir (release)" >&2
 cargo build --release --quiet
-
-if [[ ! -s $CORPUS ]]; then
-    echo "== generating $CORPUS ($MB MB, seed 1)" >&2
-    cargo run --release --quiet --example gen_corpus -- --mb "$MB" --seed 1 > "$CORPUS.tmp"
-    mv "$CORPUS.tmp" "$CORPUS"
-fi
+source bench/corpus.sh
+CORPUS=$(corpus "$MB")
 
 if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import ftfy, yaml' 2>/dev/null; then
     echo "== creating $VENV and installing ftfy, pyyaml from PyPI" >&2

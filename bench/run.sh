@@ -19,15 +19,10 @@ MB=${1:-100}
 RUNS=${RUNS:-3}
 MAX_RSS_MB=${MAX_RSS_MB:-}
 THREADS=${THREADS:-"1 2"}
-CORPUS=target/bench/corpus-$MB.jsonl
 
-cargo build --release --quiet --bin lavoir --example gen_corpus
-mkdir -p target/bench
-if [[ ! -s $CORPUS ]]; then
-    echo "generating $CORPUS ($MB MB)…" >&2
-    target/release/examples/gen_corpus --mb "$MB" --seed 1 > "$CORPUS.tmp"
-    mv "$CORPUS.tmp" "$CORPUS"
-fi
+cargo build --release --quiet --bin lavoir
+source bench/corpus.sh
+CORPUS=$(corpus "$MB")
 BYTES=$(stat -c %s "$CORPUS")
 
 echo "lavoir $(git describe --always --dirty 2>/dev/null || echo '?'), $(nproc) cores, $(date -u +%Y-%m-%d)"

@@ -189,11 +189,14 @@ pub struct Rule {
 #[derive(Clone, Debug)]
 struct Apart {
     /// Its `needs` (none: every line).
-    needs: Vec<Needed>,
+    needs: Needs,
     /// For `read: backward`, the pattern anchored at the end only. A line
-    /// the rule matches ends with a match of it: the set of these patterns
-    /// ([`RuleSet::line_ends`]) is searched from the end of the line (a
+    /// the rule matches ends with a match of it: this pattern
+    /// ([`Searches::line_ends`]) is searched from the end of the line (a
     /// reverse lazy DFA), and stops as soon as no match can end the line.
+    /// Each rule's apart, after its own `needs`: a rule whose end reads
+    /// far back (a caption's credit, up to 60 characters) is not read on
+    /// the lines its words rule out, nor for another rule.
     line_end: Option<String>,
 }
 
@@ -202,8 +205,53 @@ impl Apart {
     /// the rule needs (if any), and ends like a backward rule if the rule
     /// is one (`ends_like_one`, asked only then)?
     fn lets_through(&self, line: &str, ends_like_one: impl FnOnce() -> bool) -> bool {
-        (self.needs.is_empty() || self.needs.iter().any(|w| w.is_in(line.as_bytes())))
-            && (self.line_end.is_none() || ends_like_one())
+        self.needs.are_in(line.as_bytes()) && (self.line_end.is_none() || ends_like_one())
+    }
+}
+
+/// A rule's `needs`: the words, and the bytes searched for them when
+/// there are at most three (each word's rarest byte, in both cases), so
+/// that one `memchr3` pass finds them all: a caption's `)`, `:` and `©`
+/// are looked for in one read of the line.
+#[derive(Clone, Debug, Default)]
+struct Needs {
+    words: Vec<Needed>,
+    bytes: Option<[u8; 3]>,
+}
+
+impl Needs {
+    fn new(words: &[String]) -> Self {
+        let words: Vec<Needed> = words.iter().map(|w| Needed::new(w)).collect();
+        let mut bytes: Vec<u8> = Vec::new();
+        for w in &words {
+            let b = w.word[w.at];
+            for b in [b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
+                if !bytes.contains(&b) {
+                    bytes.push(b);
+                }
+            }
+        }
+        // Unused places repeat the first byte.
+        let bytes = match bytes[..] {
+            [] => None,
+            [a] => Some([a, a, a]),
+            [a, b] => Some([a, b, a]),
+            [a, b, c] => Some([a, b, c]),
+            _ => None,
+        };
+        Needs { words, bytes }
+    }
+
+    /// Does `line` hold one of the words (none: yes)?
+    fn are_in(&self, line: &[u8]) -> bool {
+        match self.bytes {
+            _ if self.words.is_empty() => true,
+            Some([b0, b1, b2]) => memchr::memchr3_iter(b0, b1, b2, line).any(|i| {
+                (self.words.iter())
+                    .any(|w| w.word[w.at].eq_ignore_ascii_case(&line[i]) && w.is_at(line, i))
+            }),
+            None => self.words.iter().any(|w| w.is_in(line)),
+        }
     }
 }
 
@@ -241,12 +289,15 @@ impl Needed {
     fn is_in(&self, line: &[u8]) -> bool {
         let b = self.word[self.at];
         let (lower, upper) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
-        memchr::memchr2_iter(lower, upper, line).any(|i| {
-            i >= self.at
-                && line[i - self.at..]
-                    .get(..self.word.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(&self.word))
-        })
+        memchr::memchr2_iter(lower, upper, line).any(|i| self.is_at(line, i))
+    }
+
+    /// Is the word in `line` with its searched byte at `i`?
+    fn is_at(&self, line: &[u8], i: usize) -> bool {
+        i >= self.at
+            && line[i - self.at..]
+                .get(..self.word.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(&self.word))
     }
 }
 
@@ -284,8 +335,9 @@ pub struct RuleSet {
 #[derive(Clone, Debug)]
 struct Searches {
     line: ScopeSet,
-    /// The `read: backward` rules' patterns anchored at the end only.
-    line_ends: Option<RegexSet>,
+    /// The `read: backward` rules' patterns anchored at the end only,
+    /// with their rule.
+    line_ends: Vec<(usize, Regex)>,
     prefix: ScopeSet,
     suffix: ScopeSet,
 }
@@ -294,11 +346,16 @@ impl Searches {
     /// The searches of `rules`, or why their patterns do not compile
     /// together within the size limit of a set.
     fn of(rules: &[Rule]) -> Result<Self, regex::Error> {
-        let ends: Vec<&str> = rules
-            .iter()
-            .filter_map(|r| r.apart.as_ref()?.line_end.as_deref())
-            .collect();
-        let line_ends = (!ends.is_empty()).then(|| regex_set(ends)).transpose()?;
+        let line_ends = (rules.iter().enumerate())
+            .filter_map(|(i, r)| Some((i, r.apart.as_ref()?.line_end.as_deref()?)))
+            .map(|(i, end)| {
+                let regex = RegexBuilder::new(end)
+                    .size_limit(REGEX_SIZE_LIMIT * 8)
+                    .dfa_size_limit(REGEX_SIZE_LIMIT * 8)
+                    .build()?;
+                Ok((i, regex))
+            })
+            .collect::<Result<_, regex::Error>>()?;
         let (line, (prefix, suffix)) = rayon::join(
             || ScopeSet::build(rules, Scope::Line),
             || {
@@ -572,8 +629,6 @@ impl RuleSet {
         }
         let forward = searches.line.first(line, |r| self.applies(r, index, line));
         // The first rule in pack order: one tried apart if it comes first.
-        // (Whether the line ends like a backward rule: searched once.)
-        let mut ends_like_one: Option<bool> = None;
         let apart = self
             .apart
             .iter()
@@ -582,10 +637,9 @@ impl RuleSet {
             .find(|&r| {
                 let rule = &self.rules[r];
                 let ends = || {
-                    *ends_like_one.get_or_insert_with(|| {
-                        let set = searches.line_ends.as_ref();
-                        set.is_some_and(|set| set.is_match(line))
-                    })
+                    (searches.line_ends.iter())
+                        .find(|(rule, _)| *rule == r)
+                        .is_some_and(|(_, end)| end.is_match(line))
                 };
                 rule.apart
                     .as_ref()
@@ -813,7 +867,7 @@ fn compile_as(spec: &RuleSpec, file: &str, every_regex: bool) -> Result<Rule, Co
     } else {
         let line_end = (spec.read == Direction::Backward).then(|| format!(r"(?:{flagged})\z"));
         Some(Apart {
-            needs: spec.needs.iter().map(|w| Needed::new(w)).collect(),
+            needs: Needs::new(&spec.needs),
             line_end,
         })
     };
@@ -1189,18 +1243,23 @@ mod tests {
     }
 
     #[test]
-    fn reading_backward_gives_the_verdicts_of_reading_forward() {
+    fn reading_backward_and_needs_give_the_verdicts_of_a_plain_read() {
+        // `read: backward` and `needs` only make rules quicker: the built-in
+        // packs without them match the same sample lines with the same rules.
         let lines = sample_lines();
         let sets = builtin();
         let mut backward_rules = 0;
+        let mut needing_rules = 0;
         for (stage, set) in &sets {
             let forward = RuleSet::new(
                 set.rules
                     .iter()
                     .map(|r| {
                         backward_rules += usize::from(r.spec.read == Direction::Backward);
+                        needing_rules += usize::from(!r.spec.needs.is_empty());
                         let spec = RuleSpec {
                             read: Direction::Forward,
+                            needs: Vec::new(),
                             ..r.spec.clone()
                         };
                         compile(&spec, "t.yaml").unwrap()
@@ -1208,7 +1267,7 @@ mod tests {
                     .collect(),
             )
             .unwrap();
-            assert!(forward.searches[0].line_ends.is_none());
+            assert!(forward.searches[0].line_ends.is_empty());
             for line in &lines {
                 assert_eq!(
                     set.match_line(line),
@@ -1218,8 +1277,8 @@ mod tests {
             }
         }
         assert!(
-            backward_rules >= 2,
-            "the built-in packs read some rules backward"
+            backward_rules >= 2 && needing_rules >= 2,
+            "the built-in packs read some rules backward, and some need words"
         );
         // Pack order decides between rules read either way.
         let rules = rules_of(
@@ -1415,6 +1474,32 @@ mod tests {
                 assert_eq!(needed.is_in(s.as_bytes()), want, "{word:?} in {s:?}");
             }
         }
+        // Several words: one pass for up to three searched bytes (both
+        // cases of a letter count as two), one per word beyond.
+        for (words, one_pass) in [
+            (&[")", ":", "©"][..], true),   // `)`, `:`, the lead byte of `©`
+            (&["cookie", "©"], true),       // k, K and that byte
+            (&["droits", "rights"], false), // d, D, g, G
+            (&["k"], true),
+            (&["ée", "Qz", ")"], false),
+            (&["ok", "ko", "co", "oc"], false),
+        ] {
+            let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+            let needs = Needs::new(&words);
+            assert_eq!(needs.bytes.is_some(), one_pass, "{words:?}");
+            let alphabet = [
+                "c", "o", "k", "i", "e", "C", "O", "K", "é", "©", "Q", "z", ")", ":", "d", "r",
+                "g", "ts", "roi", "igh", "\u{a0}", " ",
+            ];
+            for s in crate::lanes::test_strings(&alphabet, (16, 2), 24, 3000, 11) {
+                let lower = s.to_ascii_lowercase();
+                let want = words
+                    .iter()
+                    .any(|w| lower.contains(&w.to_ascii_lowercase()));
+                assert_eq!(needs.are_in(s.as_bytes()), want, "{words:?} in {s:?}");
+            }
+        }
+        assert!(Needs::new(&[]).are_in(b"anything"));
     }
 
     #[test]

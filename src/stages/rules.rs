@@ -194,9 +194,10 @@ struct Apart {
     /// the rule matches ends with a match of it: this pattern
     /// ([`Searches::line_ends`]) is searched from the end of the line (a
     /// reverse lazy DFA), and stops as soon as no match can end the line.
-    /// Each rule's apart, after its own `needs`: a rule whose end reads
-    /// far back (a caption's credit, up to 60 characters) is not read on
-    /// the lines its words rule out, nor for another rule.
+    /// Each rule's on its own, once its `needs` let the line through: an
+    /// end that reads far back (a caption's credit, up to 60 characters)
+    /// is not read on the lines the rule's words rule out, nor for
+    /// another rule.
     line_end: Option<String>,
 }
 
@@ -213,7 +214,7 @@ impl Apart {
 /// there are at most three (each word's rarest byte, in both cases), so
 /// that one `memchr3` pass finds them all: a caption's `)`, `:` and `©`
 /// are looked for in one read of the line.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Needs {
     words: Vec<Needed>,
     bytes: Option<[u8; 3]>,

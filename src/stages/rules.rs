@@ -26,6 +26,10 @@ use crate::text_index::count_bytes;
 /// rule packs.
 const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
+/// Compiled size limit of the searches built from the rules' patterns (a
+/// scope's set of many rules, a backward rule's end).
+const SEARCH_SIZE_LIMIT: usize = REGEX_SIZE_LIMIT * 8;
+
 /// The options of `boilerplate` and `metadata`, for `lavoir stages`.
 pub const OPTIONS: &[crate::stages::OptionDoc] = &[
     crate::stages::OptionDoc {
@@ -351,8 +355,8 @@ impl Searches {
             .filter_map(|(i, r)| Some((i, r.apart.as_ref()?.line_end.as_deref()?)))
             .map(|(i, end)| {
                 let regex = RegexBuilder::new(end)
-                    .size_limit(REGEX_SIZE_LIMIT * 8)
-                    .dfa_size_limit(REGEX_SIZE_LIMIT * 8)
+                    .size_limit(SEARCH_SIZE_LIMIT)
+                    .dfa_size_limit(SEARCH_SIZE_LIMIT)
                     .build()?;
                 Ok((i, regex))
             })
@@ -453,8 +457,8 @@ fn last_bytes(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
 /// larger.
 fn regex_set<'p>(patterns: impl IntoIterator<Item = &'p str>) -> Result<RegexSet, regex::Error> {
     RegexSetBuilder::new(patterns)
-        .size_limit(REGEX_SIZE_LIMIT * 8)
-        .dfa_size_limit(REGEX_SIZE_LIMIT * 8)
+        .size_limit(SEARCH_SIZE_LIMIT)
+        .dfa_size_limit(SEARCH_SIZE_LIMIT)
         .build()
 }
 

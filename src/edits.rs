@@ -275,30 +275,74 @@ struct RangeLookups {
 }
 
 /// Maps byte offsets of the current text to byte offsets of the input.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct SourceMap {
     /// Contiguous, non-empty pieces covering the current text in order.
     segs: Vec<Seg>,
     inp_total: usize,
+    /// Lists [`SourceMap::apply`] fills and empties again, kept for their
+    /// buffers (it runs once for every stage run that changes the text).
+    spare_segs: Vec<Seg>,
+    groups: Vec<Group>,
+}
+
+/// Changes of one stage run that touch the same replaced piece, as one:
+/// what they replace in the current text, how long their new text is, and
+/// the input span it comes from.
+#[derive(Clone, Debug)]
+struct Group {
+    old: Range<usize>,
+    new_len: usize,
+    inp: Range<usize>,
+}
+
+impl Seg {
+    /// The exact piece `self` from `p` on (`p` inside it).
+    fn from(self, p: usize) -> Seg {
+        debug_assert!(self.exact && (self.cur..self.end()).contains(&p));
+        let cut = p - self.cur;
+        Seg {
+            cur: p,
+            len: self.len - cut,
+            inp: self.inp + cut,
+            inp_len: self.inp_len - cut,
+            exact: true,
+        }
+    }
+
+    /// The exact piece `self` up to `p` (`p` inside it).
+    fn until(self, p: usize) -> Seg {
+        debug_assert!(self.exact && (self.cur + 1..=self.end()).contains(&p));
+        let len = p - self.cur;
+        Seg {
+            len,
+            inp_len: len,
+            ..self
+        }
+    }
+
+    fn shifted(self, delta: isize) -> Seg {
+        Seg {
+            cur: (self.cur as isize + delta) as usize,
+            ..self
+        }
+    }
 }
 
 impl SourceMap {
-    fn identity(len: usize) -> Self {
-        let segs = if len == 0 {
-            Vec::new()
-        } else {
-            vec![Seg {
+    /// The map of an input of `len` bytes to itself, in `self`'s buffers.
+    fn reset(&mut self, len: usize) {
+        self.segs.clear();
+        if len > 0 {
+            self.segs.push(Seg {
                 cur: 0,
                 len,
                 inp: 0,
                 inp_len: len,
                 exact: true,
-            }]
-        };
-        SourceMap {
-            segs,
-            inp_total: len,
+            });
         }
+        self.inp_total = len;
     }
 
     /// Input offset where the text starting at `p` comes from.
@@ -348,12 +392,8 @@ impl SourceMap {
     fn apply(&mut self, changes: &[Splice]) {
         // 1. Group the changes: a change touching a replaced piece takes the
         //    whole piece (it cannot be split), which may merge neighbours.
-        struct Group {
-            old: Range<usize>,
-            new_len: usize,
-            inp: Range<usize>,
-        }
-        let mut groups: Vec<Group> = Vec::with_capacity(changes.len());
+        let mut groups = std::mem::take(&mut self.groups);
+        groups.clear();
         let mut around = (0, 0);
         for c in changes {
             let mut a = c.start;
@@ -387,78 +427,68 @@ impl SourceMap {
             g.inp = self.input_span(&g.old, &mut at);
         }
 
-        // 2. Split exact pieces at group boundaries.
-        let mut cuts: Vec<usize> = groups
-            .iter()
-            .flat_map(|g| [g.old.start, g.old.end])
-            .collect();
-        cuts.dedup();
-        let mut refined = Vec::with_capacity(self.segs.len() + cuts.len());
-        let mut ci = 0;
-        for s in &self.segs {
-            let mut s = *s;
-            while ci < cuts.len() && cuts[ci] <= s.cur {
-                ci += 1;
-            }
-            while s.exact && ci < cuts.len() && cuts[ci] < s.end() {
-                let head = cuts[ci] - s.cur;
-                refined.push(Seg {
-                    len: head,
-                    inp_len: head,
-                    ..s
-                });
-                s = Seg {
-                    cur: s.cur + head,
-                    len: s.len - head,
-                    inp: s.inp + head,
-                    inp_len: s.inp_len - head,
-                    exact: true,
-                };
-                ci += 1;
-            }
-            refined.push(s);
-        }
-
-        // 3. Replace the pieces inside each group by one replaced piece and
-        //    shift the others.
-        let mut out = Vec::with_capacity(refined.len() + groups.len());
+        // 2. One walk over the pieces: those a group covers give way to one
+        //    replaced piece (an exact piece is cut where a group starts or
+        //    ends; a group never starts or ends inside a replaced one), the
+        //    others are shifted by the length the groups before them added.
+        let mut out = std::mem::take(&mut self.spare_segs);
+        out.clear();
+        out.reserve(self.segs.len() + 2 * groups.len());
         let mut delta: isize = 0;
         let mut gi = 0;
-        let mut covered_until = 0;
-        fn shift(p: usize, d: isize) -> usize {
-            (p as isize + d) as usize
+        let mut covered = 0; // the end of the last group emitted
+        for &seg in &self.segs {
+            if covered >= seg.end() {
+                continue;
+            }
+            let mut rest = if covered > seg.cur {
+                seg.from(covered)
+            } else {
+                seg
+            };
+            // The groups starting in what is left of this piece (an
+            // insertion at its end goes before the next piece).
+            while let Some(g) = groups.get(gi).filter(|g| g.old.start < rest.end()) {
+                if g.old.start > rest.cur {
+                    out.push(rest.until(g.old.start).shifted(delta));
+                }
+                if g.new_len > 0 {
+                    out.push(Seg {
+                        cur: (g.old.start as isize + delta) as usize,
+                        len: g.new_len,
+                        inp: g.inp.start,
+                        inp_len: g.inp.len(),
+                        exact: false,
+                    });
+                }
+                delta += g.new_len as isize - g.old.len() as isize;
+                covered = g.old.end;
+                gi += 1;
+                if covered >= rest.end() {
+                    break;
+                }
+                if covered > rest.cur {
+                    rest = rest.from(covered);
+                }
+            }
+            if covered < rest.end() {
+                out.push(rest.shifted(delta));
+            }
         }
-        fn emit(g: &Group, delta: &mut isize, out: &mut Vec<Seg>) {
+        for g in &groups[gi..] {
             if g.new_len > 0 {
                 out.push(Seg {
-                    cur: shift(g.old.start, *delta),
+                    cur: (g.old.start as isize + delta) as usize,
                     len: g.new_len,
                     inp: g.inp.start,
                     inp_len: g.inp.len(),
                     exact: false,
                 });
             }
-            *delta += g.new_len as isize - g.old.len() as isize;
+            delta += g.new_len as isize - g.old.len() as isize;
         }
-        for s in refined {
-            while gi < groups.len() && groups[gi].old.start <= s.cur {
-                emit(&groups[gi], &mut delta, &mut out);
-                covered_until = groups[gi].old.end;
-                gi += 1;
-            }
-            if s.cur < covered_until {
-                continue;
-            }
-            out.push(Seg {
-                cur: shift(s.cur, delta),
-                ..s
-            });
-        }
-        while gi < groups.len() {
-            emit(&groups[gi], &mut delta, &mut out);
-            gi += 1;
-        }
-        self.segs = out;
+        self.spare_segs = std::mem::replace(&mut self.segs, out);
+        self.groups = groups;
     }
 }
 
@@ -558,6 +588,7 @@ pub struct WorkDoc {
 /// rather than grown again for every document.
 #[derive(Default)]
 struct Scratch {
+    map: SourceMap,
     log: Vec<RawEdit>,
     last_changes: Vec<Splice>,
     changes: Vec<Change>,
@@ -578,7 +609,9 @@ impl Scratch {
     /// thread (not those a huge document left huge).
     fn give_back(mut self) {
         const MAX_BYTES: usize = 1 << 20;
-        let bytes = self.log.capacity() * size_of::<RawEdit>()
+        let bytes = (self.map.segs.capacity() + self.map.spare_segs.capacity()) * size_of::<Seg>()
+            + self.map.groups.capacity() * size_of::<Group>()
+            + self.log.capacity() * size_of::<RawEdit>()
             + self.last_changes.capacity() * size_of::<Splice>()
             + self.changes.capacity() * size_of::<Change>()
             + self.entities.capacity() * size_of::<Spanned<EntityInfo>>()
@@ -599,14 +632,16 @@ impl WorkDoc {
     /// Starts from the decoded input.
     pub fn new(input: String) -> Self {
         let Scratch {
+            mut map,
             log,
             last_changes,
             changes,
             entities,
             text,
         } = Scratch::take();
+        map.reset(input.len());
         WorkDoc {
-            map: SourceMap::identity(input.len()),
+            map,
             text: input.clone(),
             input,
             meta: Meta::default(),
@@ -977,6 +1012,7 @@ impl WorkDoc {
             .collect();
         entities.sort_by_key(|e| (e.start, e.end));
         Scratch {
+            map: std::mem::take(&mut self.map),
             log,
             last_changes: std::mem::take(&mut self.last_changes),
             changes: std::mem::take(&mut self.spare_changes),
@@ -1323,5 +1359,125 @@ mod tests {
         let done = run("abc", &[&[(0, 1, "X")]]);
         let err = restore("Zbc", &done.edits).unwrap_err();
         assert_eq!(err.index, 0);
+    }
+
+    /// Stop 18's source map update (cut the exact pieces at every group
+    /// boundary into a new list, then rebuild the list with the groups in
+    /// their place): the definition the one-pass walk must agree with.
+    fn apply_in_passes(map: &mut SourceMap, changes: &[Splice]) {
+        let mut groups: Vec<Group> = Vec::new();
+        let mut around = (0, 0);
+        for c in changes {
+            let (mut a, mut b) = (c.start, c.end);
+            if let Some(s) = map.replaced_around(a, &mut around) {
+                a = s.cur;
+                if c.is_empty() {
+                    b = s.end();
+                }
+            }
+            if let Some(s) = map.replaced_around(b, &mut around) {
+                b = s.end();
+            }
+            match groups.last_mut() {
+                Some(g) if a < g.old.end => {
+                    let grown = b.max(g.old.end);
+                    g.new_len =
+                        (g.new_len as isize + c.delta() + (grown - g.old.end) as isize) as usize;
+                    g.old.end = grown;
+                }
+                _ => groups.push(Group {
+                    old: a..b,
+                    new_len: ((b - a) as isize + c.delta()) as usize,
+                    inp: 0..0,
+                }),
+            }
+        }
+        let mut at = RangeLookups::default();
+        for g in &mut groups {
+            g.inp = map.input_span(&g.old, &mut at);
+        }
+        let mut cuts: Vec<usize> = groups
+            .iter()
+            .flat_map(|g| [g.old.start, g.old.end])
+            .collect();
+        cuts.dedup();
+        let mut refined = Vec::new();
+        for &s in &map.segs {
+            let mut s = s;
+            for &cut in &cuts {
+                if s.exact && s.cur < cut && cut < s.end() {
+                    refined.push(s.until(cut));
+                    s = s.from(cut);
+                }
+            }
+            refined.push(s);
+        }
+        let (mut out, mut delta, mut gi, mut covered) = (Vec::new(), 0isize, 0, 0);
+        let emit = |g: &Group, delta: &mut isize, out: &mut Vec<Seg>| {
+            if g.new_len > 0 {
+                out.push(Seg {
+                    cur: (g.old.start as isize + *delta) as usize,
+                    len: g.new_len,
+                    inp: g.inp.start,
+                    inp_len: g.inp.len(),
+                    exact: false,
+                });
+            }
+            *delta += g.new_len as isize - g.old.len() as isize;
+        };
+        for s in refined {
+            while gi < groups.len() && groups[gi].old.start <= s.cur {
+                emit(&groups[gi], &mut delta, &mut out);
+                covered = groups[gi].old.end;
+                gi += 1;
+            }
+            if s.cur >= covered {
+                out.push(s.shifted(delta));
+            }
+        }
+        for g in &groups[gi..] {
+            emit(g, &mut delta, &mut out);
+        }
+        map.segs = out;
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_source_map_walk_agrees_with_the_map_built_in_passes(
+            len in 0..40usize,
+            runs in proptest::collection::vec(
+                proptest::collection::vec((0..40usize, 0..4usize, 0..4usize), 0..6),
+                1..6,
+            ),
+        ) {
+            let (mut walked, mut passed) = (SourceMap::default(), SourceMap::default());
+            walked.reset(len);
+            passed.reset(len);
+            let mut cur_len = len;
+            for run in runs {
+                // Sorted, disjoint splices of the current text: from each
+                // drawn start, a removed length and a new length (adjacent
+                // ones allowed, insertions too).
+                let mut splices = Vec::new();
+                let mut from = 0;
+                let mut starts: Vec<_> = run.iter().map(|&(p, ..)| p).collect();
+                starts.sort_unstable();
+                for (&start, &(_, cut, new_len)) in starts.iter().zip(&run) {
+                    let start = start.max(from);
+                    if start > cur_len {
+                        break;
+                    }
+                    let end = (start + cut).min(cur_len);
+                    splices.push(Splice { start, end, new_len });
+                    from = end;
+                }
+                walked.apply(&splices);
+                apply_in_passes(&mut passed, &splices);
+                proptest::prop_assert_eq!(&walked.segs, &passed.segs);
+                cur_len = (cur_len as isize + splices.iter().map(Splice::delta).sum::<isize>()) as usize;
+                let covered: usize = walked.segs.iter().map(|s| s.len).sum();
+                proptest::prop_assert_eq!(covered, cur_len);
+            }
+        }
     }
 }

@@ -232,16 +232,37 @@ impl Dehyphenate {
         if right.chars().next().is_none_or(char::is_uppercase) {
             return false; // vice-Premier, Moyen-Orient
         }
-        let (l, r) = (left.to_lowercase(), right.to_lowercase());
-        // (The joined word first: most hyphenated words are not one once
-        // joined, and each look-up is a binary search of a long list.)
-        if !self.words.contains(&format!("{l}{r}")) || self.words.contains(&format!("{l}-{r}")) {
+        // Both parts lower-cased into one buffer (`l` then `r`), the joined
+        // word first: most hyphenated words are not one once joined, and
+        // each look-up is a binary search of a long list. Then the hyphen
+        // goes in between.
+        let mut word = String::with_capacity(left.len() + right.len() + 1);
+        push_lowercase(&mut word, left);
+        let l_len = word.len();
+        push_lowercase(&mut word, right);
+        if !self.words.contains(&word) {
             return false;
         }
+        word.insert(l_len, '-');
+        if self.words.contains(&word) {
+            return false;
+        }
+        let (l, r) = (&word[..l_len], &word[l_len + 1..]);
         // pro-iraniennes: a prefix or a word, then a word.
-        let compound =
-            self.words.contains(&r) && (self.words.contains(&l) || self.prefixes.contains(&l));
+        let compound = self.words.contains(r)
+            && (self.words.contains(l) || self.prefixes.iter().any(|p| p == l));
         !compound
+    }
+}
+
+/// Appends `part` lower-cased as `str::to_lowercase` does it (a word on
+/// its own: a final sigma stays final), without a string of its own when
+/// it is ASCII.
+fn push_lowercase(out: &mut String, part: &str) {
+    if part.is_ascii() {
+        out.extend(part.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        out.push_str(&part.to_lowercase());
     }
 }
 
@@ -340,6 +361,7 @@ mod tests {
                 "des diplomates d’ambassades à Bagdad",
             ),
             ("les négo-ciations", "les négociations"),
+            ("NÉGO-ciations", "NÉGOciations"),
             ("Ambas-sades", "Ambassades"),
             ("diplo-mates", "diplomates"),
             ("un couvre-feu", "un couvre-feu"),

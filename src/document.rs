@@ -4,6 +4,7 @@
 //! All offsets are Unicode code points (as Python, spaCy and dolma count).
 //! The JSON form is documented in `docs/format.md`.
 
+use crate::letters::is_alphabetic;
 use std::hash::Hasher;
 use std::sync::Arc;
 
@@ -250,8 +251,8 @@ fn tidy(s: &str) -> String {
     let mut prev: Option<char> = None;
     let mut chars = joined.chars().peekable();
     while let Some(c) = chars.next() {
-        let letters = prev.is_some_and(char::is_alphabetic)
-            && chars.peek().is_some_and(|n| n.is_alphabetic());
+        let letters =
+            prev.is_some_and(is_alphabetic) && chars.peek().is_some_and(|n| is_alphabetic(*n));
         out.push(if c == '\'' && letters { '’' } else { c });
         prev = Some(c);
     }

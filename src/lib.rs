@@ -60,6 +60,7 @@ pub mod emit;
 mod json_writer;
 pub mod jsonl;
 pub mod lanes;
+mod letters;
 pub mod pipeline;
 pub mod run;
 pub mod stages;

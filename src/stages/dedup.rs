@@ -6,6 +6,7 @@
 //! word trigrams, banded (LSH) so that only likely pairs are compared, then
 //! checked with the exact Jaccard similarity. Linear in the document.
 
+use crate::letters::is_alphanumeric;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -112,7 +113,7 @@ const KEY_START_CHARS: usize = 32;
 /// Letters and digits only, lower-cased: the comparison key.
 fn key(s: &str) -> String {
     s.chars()
-        .filter(|c| c.is_alphanumeric())
+        .filter(|c| is_alphanumeric(*c))
         .flat_map(char::to_lowercase)
         .collect()
 }
@@ -175,7 +176,7 @@ pub(crate) fn key_chars(c: char, mut keep: impl FnMut(char)) -> bool {
     match latin1_key(c) {
         Some(Some(lower)) => keep(lower),
         Some(None) => return false,
-        None if c.is_alphanumeric() => c.to_lowercase().for_each(keep),
+        None if is_alphanumeric(c) => c.to_lowercase().for_each(keep),
         None => return false,
     }
     true
@@ -197,7 +198,7 @@ fn latin1_key(c: char) -> Option<Option<char>> {
 /// Hashes of the word trigrams (words when there are fewer than three).
 fn shingles(s: &str) -> HashSet<u64> {
     let words: Vec<String> = s
-        .split(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !is_alphanumeric(c))
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect();

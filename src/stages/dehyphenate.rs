@@ -10,6 +10,7 @@
 //! searched by bisection in place (after a bisection of every 64th word),
 //! so loading costs one pass over the file.
 
+use crate::letters::{is_alphabetic, is_alphanumeric};
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -289,12 +290,12 @@ impl Stage for Dehyphenate {
             let left_start = text[..i]
                 .char_indices()
                 .rev()
-                .take_while(|(_, c)| c.is_alphabetic())
+                .take_while(|(_, c)| is_alphabetic(*c))
                 .last()
                 .map(|(j, _)| j);
             let right_end = text[i + 1..]
                 .char_indices()
-                .take_while(|(_, c)| c.is_alphabetic())
+                .take_while(|(_, c)| is_alphabetic(*c))
                 .last()
                 .map(|(j, c)| i + 1 + j + c.len_utf8());
             let (Some(ls), Some(re)) = (left_start, right_end) else {
@@ -308,7 +309,7 @@ impl Stage for Dehyphenate {
             }
             let before = text[..ls].chars().next_back();
             let after = text[re..].chars().next();
-            let glued = |c: Option<char>| c.is_some_and(|c| c == '-' || c.is_alphanumeric());
+            let glued = |c: Option<char>| c.is_some_and(|c| c == '-' || is_alphanumeric(c));
             if glued(before) || glued(after) {
                 continue;
             }

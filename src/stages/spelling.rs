@@ -10,6 +10,7 @@
 //! except that it takes a capital at the start of a sentence
 //! (al-Maliki → Al-Maliki).
 
+use crate::letters::{is_alphabetic, is_alphanumeric};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
@@ -205,7 +206,7 @@ impl Spelling {
                         }
                     }
                     let upper = written.to_uppercase();
-                    if upper != written && written.chars().filter(|c| c.is_alphabetic()).count() > 1
+                    if upper != written && written.chars().filter(|c| is_alphabetic(*c)).count() > 1
                     {
                         for form in expand(&upper) {
                             derived.push((
@@ -331,14 +332,14 @@ fn closure_spellings(entries: &[Entry]) -> Vec<(String, usize)> {
         for spelling in std::iter::once(&entry.canonical).chain(&entry.variants) {
             let spelling = spelling.trim();
             // Every run of whole words but the spelling itself.
-            let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+            let alnum = |c: Option<char>| c.is_some_and(is_alphanumeric);
             let (mut starts, mut ends) = (Vec::new(), Vec::new());
             for (i, c) in spelling.char_indices() {
                 let before = spelling[..i].chars().next_back();
-                if c.is_alphanumeric() && !alnum(before) {
+                if is_alphanumeric(c) && !alnum(before) {
                     starts.push(i);
                 }
-                if !c.is_alphanumeric() && alnum(before) {
+                if !is_alphanumeric(c) && alnum(before) {
                     ends.push(i);
                 }
             }
@@ -513,7 +514,7 @@ fn hash4(four: &[u8; 4]) -> usize {
 fn whole_word(text: &str, start: usize, end: usize) -> bool {
     let before = text[..start].chars().next_back();
     let after = text[end..].chars().next();
-    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    !before.is_some_and(is_alphanumeric) && !after.is_some_and(is_alphanumeric)
 }
 
 /// True when `start` begins a sentence: only opening punctuation and

@@ -7,6 +7,7 @@
 //! without final punctuation between two blocks (all-caps ones included).
 //! A long first line ending with a period is a paragraph.
 
+use crate::letters::is_alphanumeric;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -120,7 +121,7 @@ impl Structure {
         let short = |s: &str, max: usize| s.chars().count() <= max;
         let capitalized = |s: &str| {
             s.chars()
-                .find(|c| c.is_alphanumeric())
+                .find(|c| is_alphanumeric(*c))
                 .is_some_and(|c| c.is_uppercase() || c.is_numeric())
         };
         let mut first_body = 0;

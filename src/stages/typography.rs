@@ -14,6 +14,7 @@
 //! (a;b, x?y) are left as they are; a no-break space between two digits
 //! (2 500) is kept.
 
+use crate::letters::{is_alphabetic, is_alphanumeric};
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -316,7 +317,7 @@ impl Typography {
                         let starts_word = line.before(p).is_none_or(|(_, c)| c == ' ');
                         if !open
                             && starts_word
-                            && next.is_some_and(char::is_alphabetic)
+                            && next.is_some_and(is_alphabetic)
                             && !line.would_repair_around(p, '«', after)
                         {
                             line.flipped.guillemets.push((p, '«'));
@@ -332,8 +333,8 @@ impl Typography {
 
         if self.config.apostrophes {
             for &p in apostrophes.iter() {
-                if line.before(p).is_some_and(|(_, c)| c.is_alphabetic())
-                    && line.after(p + 1).is_some_and(char::is_alphabetic)
+                if line.before(p).is_some_and(|(_, c)| is_alphabetic(c))
+                    && line.after(p + 1).is_some_and(is_alphabetic)
                     && !line.would_repair_around(p, '’', p + 1)
                 {
                     line.flipped.apostrophes.push((p, '’'));
@@ -360,7 +361,7 @@ impl Typography {
             };
             if i == a + 1
                 && bytes[a] == b' '
-                && next.is_alphanumeric()
+                && is_alphanumeric(next)
                 && !matches!(prev, '«' | '(' | '[')
             {
                 continue; // one space between words: the common case
@@ -378,12 +379,12 @@ impl Typography {
         // letters ("Pentagone,elles"; never between digits: 2,5).
         for &p in commas.iter() {
             // (The spaces before a comma go, so look past them.)
-            if line.after(p + 1).is_some_and(char::is_alphabetic)
+            if line.after(p + 1).is_some_and(is_alphabetic)
                 && text[start..p]
                     .chars()
                     .rev()
                     .find(|&c| !is_space(c))
-                    .is_some_and(char::is_alphabetic)
+                    .is_some_and(is_alphabetic)
             {
                 changes.push(Change::insert(p + 1, " ", &r.space_after));
             }
@@ -406,12 +407,12 @@ impl Typography {
                         changes.push(Change::insert(p, NNBSP_STR, &r.guillemet_space));
                     }
                     ';' | '!' | '?'
-                        if prev.is_some_and(|p| p.is_alphanumeric() || p == '»' || p == ')')
+                        if prev.is_some_and(|p| is_alphanumeric(p) || p == '»' || p == ')')
                             && next.is_none_or(|c| is_space(c) || c == '»' || c == ')') =>
                     {
                         changes.push(Change::insert(p, NNBSP_STR, &r.punctuation_space));
                     }
-                    ':' if prev.is_some_and(|p| p.is_alphabetic() && !would_repair(p, NBSP))
+                    ':' if prev.is_some_and(|p| is_alphabetic(p) && !would_repair(p, NBSP))
                         && next.is_none_or(|c| is_space(c) || c == '»') =>
                     {
                         changes.push(Change::insert(p, NBSP_STR, &r.punctuation_space));
@@ -463,9 +464,7 @@ fn matters(text: &str, j: usize) -> bool {
         b';' | b'!' | b'?' | b':' => true,
         0x00..=0x1F => true,
         // (A space is one byte: a character starts after it.)
-        b' ' => {
-            matches!(prev, Some(b'(' | b'[')) || !text[j + 1..].starts_with(char::is_alphanumeric)
-        }
+        b' ' => matches!(prev, Some(b'(' | b'[')) || !text[j + 1..].starts_with(is_alphanumeric),
         // « » (C2 AB, C2 BB); no-break space, NEL (C2 A0, C2 85).
         0xC2 => matches!(next, Some(0xAB | 0xBB | 0xA0 | 0x85)),
         // U+1680, U+2000 to U+200A, U+2028, U+2029, U+202F, U+205F,

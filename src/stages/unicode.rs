@@ -5,6 +5,7 @@
 //! No-break spaces (U+00A0, U+202F) are kept: they carry French
 //! typography, which the typography stage handles.
 
+use crate::letters::is_alphanumeric;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -255,7 +256,7 @@ impl Unicode {
                 let joins = |n: Option<char>| {
                     n.is_some_and(|n| {
                         !n.is_ascii()
-                            && (n.is_alphanumeric()
+                            && (is_alphanumeric(n)
                                 || unicode_normalization::char::canonical_combining_class(n) != 0
                                 || matches!(n, '\u{FE0F}' | '\u{2600}'..='\u{27BF}' | '\u{1F000}'..))
                     })

@@ -978,7 +978,27 @@ impl RuleSet {
         // (The keys' first 40 characters, with the line: the first 120,
         // what tells a repeat, are hashed only when those are alike.)
         let mut firsts: Vec<(u64, &str)> = Vec::new();
+        // On a second look, past the lines positional rules count, the walk
+        // goes from one line a focus range touches to the next: the lines
+        // between would not be looked at (and their exact index no longer
+        // matters, only that it is past `first_lines`).
+        let mut next_range = 0; // the first focus range that may reach `start`
         while start < text.len() {
+            if let Some(ranges) = ctx.focus
+                && index >= self.first_lines
+            {
+                while ranges.get(next_range).is_some_and(|r| r.end < start) {
+                    next_range += 1;
+                }
+                let Some(r) = ranges.get(next_range) else {
+                    break;
+                };
+                let at = r.start.min(text.len());
+                if at > start {
+                    start = memchr::memrchr(b'\n', &text.as_bytes()[start..at])
+                        .map_or(start, |i| start + i + 1);
+                }
+            }
             let end =
                 memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
             let next = (end + 1).min(text.len());
@@ -1245,6 +1265,104 @@ mod tests {
         lines.extend(cuts);
         lines.retain(|l| !l.is_empty());
         lines
+    }
+
+    #[test]
+    fn a_focused_look_makes_the_changes_of_a_whole_look_on_the_lines_in_focus() {
+        // The seed articles with random focus ranges (one at the start, so
+        // that the first lines count as moved and positional rules see
+        // them): the changes are those of a whole look on the first lines
+        // and on the lines a range touches, and no others.
+        let rule_sets = builtin();
+        let mut next = crate::lanes::test_numbers(11);
+        let mut compared = 0;
+        for entry in std::fs::read_dir("seeds").unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for (_, set) in &rule_sets {
+                let look = |focus: Option<&[Range<usize>]>| {
+                    let mut meta = crate::document::Meta::default();
+                    let mut ctx = StageCtx {
+                        text: &text,
+                        meta: &mut meta,
+                        blocks: &[],
+                        changes: Vec::new(),
+                        new_blocks: None,
+                        new_entities: Vec::new(),
+                        focus,
+                    };
+                    set.process(&mut ctx);
+                    let mut changes: Vec<Range<usize>> =
+                        ctx.changes.iter().map(|c| c.range.clone()).collect();
+                    changes.sort_by_key(|r| r.start);
+                    changes
+                };
+                let whole = look(None);
+                let changed_lines: Vec<usize> = whole
+                    .iter()
+                    .map(|r| text[..r.start].rfind('\n').map_or(0, |i| i + 1))
+                    .collect();
+                // The byte after the first lines' last: what a walk from the
+                // top sees as positional (the seeds' first lines are neither
+                // empty nor repeated, nor removed by position alone).
+                let first_lines_end = text
+                    .match_indices('\n')
+                    .map(|(i, _)| i)
+                    .filter(|&i| !text[..i].ends_with('\n'))
+                    .nth(set.first_lines.saturating_sub(1))
+                    .unwrap_or(text.len());
+                for _ in 0..40 {
+                    let mut ranges: Vec<Range<usize>> = Vec::new();
+                    ranges.push(0..0);
+                    let mut at = 0;
+                    while at < text.len() {
+                        at += 1 + next(2000);
+                        // Some at a line start (often one the rules change):
+                        // a removal there, or a range ending where it starts.
+                        let changed_line = changed_lines.iter().find(|&&p| p >= at);
+                        if let Some(&p) = changed_line.filter(|_| next(2) == 0) {
+                            at = p;
+                        } else if next(3) == 0 {
+                            at = memchr::memchr(b'\n', &text.as_bytes()[at.min(text.len())..])
+                                .map_or(text.len(), |i| at + i + 1);
+                        }
+                        let len = [0, 1, 30, 300][next(4)];
+                        let (a, b) = (at.min(text.len()), (at + len).min(text.len()));
+                        let (a, b) = match next(4) {
+                            0 if a > 0 => (a - 1, a), // up to the start of the line at `at`
+                            _ => (a, b),
+                        };
+                        let floor = |mut p: usize| {
+                            while !text.is_char_boundary(p) {
+                                p -= 1;
+                            }
+                            p
+                        };
+                        let (a, b) = (floor(a), floor(b));
+                        if b >= a && a >= ranges.last().unwrap().end {
+                            ranges.push(a..b);
+                        }
+                        at = b;
+                    }
+                    let line_of = |p: usize| {
+                        let start = text[..p].rfind('\n').map_or(0, |i| i + 1);
+                        let end = text[p..].find('\n').map_or(text.len(), |i| p + i);
+                        start..end
+                    };
+                    let touched = |r: &Range<usize>| {
+                        let line = line_of(r.start);
+                        line.start < first_lines_end
+                            || ranges
+                                .iter()
+                                .any(|f| f.end >= line.start && f.start <= line.end)
+                    };
+                    let want: Vec<Range<usize>> =
+                        whole.iter().filter(|r| touched(r)).cloned().collect();
+                    assert_eq!(look(Some(&ranges)), want, "focus {ranges:?}");
+                    compared += want.len();
+                }
+            }
+        }
+        assert!(compared > 100, "{compared} changes compared");
     }
 
     #[test]

@@ -940,7 +940,7 @@ impl WorkDoc {
                     }
                 },
             };
-            let (line, column) = index.line_col(e.input.start);
+            let (start, line, column) = index.position(e.input.start);
             if let Some(kind) = &e.category
                 && matches!(e.kind, EditKind::Remove | EditKind::Move)
             {
@@ -950,7 +950,7 @@ impl WorkDoc {
                 let was = &self.input[e.input.clone()];
                 let lead = was.len() - was.trim_start().len();
                 self.meta.removed.push(Removed {
-                    line: index.line_col(e.input.start + lead).0,
+                    line: index.line(e.input.start + lead),
                     kind: kind.clone(),
                     text: was.trim().to_string(),
                     rule: e.rule.clone(),
@@ -962,7 +962,7 @@ impl WorkDoc {
                 kind: e.kind,
                 category: e.category,
                 to: e.to,
-                start: index.char_at(e.input.start),
+                start,
                 end: index.char_at(e.input.end),
                 line,
                 column,

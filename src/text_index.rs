@@ -10,8 +10,10 @@ pub struct TextIndex<'a> {
     bytes: &'a [u8],
     /// Code points before each multiple of `STRIDE`.
     checkpoints: Vec<usize>,
-    /// Byte offset of the start of each line.
-    line_starts: Vec<usize>,
+    /// Byte offset of the start of each line, found on the first question
+    /// about lines (an index of the clean text is only asked for code
+    /// points).
+    line_starts: std::cell::OnceCell<Vec<usize>>,
 }
 
 impl<'a> TextIndex<'a> {
@@ -25,15 +27,22 @@ impl<'a> TextIndex<'a> {
             chars += count_chars(chunk);
         }
         checkpoints.push(chars);
-        // (Counted first, a vector pass: the list is allocated once.)
-        let mut line_starts = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
-        line_starts.push(0);
-        line_starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
         TextIndex {
             bytes,
             checkpoints,
-            line_starts,
+            line_starts: std::cell::OnceCell::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            // (Counted first, a vector pass: the list is allocated once.)
+            let bytes = self.bytes;
+            let mut starts = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+            starts.push(0);
+            starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+            starts
+        })
     }
 
     /// Code points before byte offset `byte` (which need not be a char
@@ -46,9 +55,22 @@ impl<'a> TextIndex<'a> {
 
     /// 1-based line and 1-based column (in code points) of byte `byte`.
     pub fn line_col(&self, byte: usize) -> (usize, usize) {
-        let line = self.line_starts.partition_point(|&s| s <= byte);
-        let start = self.line_starts[line - 1];
-        (line, self.char_at(byte) - self.char_at(start) + 1)
+        let (_, line, column) = self.position(byte);
+        (line, column)
+    }
+
+    /// The code points before byte `byte` ([`TextIndex::char_at`]), and its
+    /// 1-based line and column ([`TextIndex::line_col`]), counted once.
+    pub fn position(&self, byte: usize) -> (usize, usize, usize) {
+        let line = self.line(byte);
+        let start = self.line_starts()[line - 1];
+        let chars = self.char_at(byte);
+        (chars, line, chars - self.char_at(start) + 1)
+    }
+
+    /// The 1-based line of byte `byte`.
+    pub fn line(&self, byte: usize) -> usize {
+        self.line_starts().partition_point(|&s| s <= byte)
     }
 
     /// Number of lines (a final line without `\n` counts; an empty text has
@@ -57,9 +79,9 @@ impl<'a> TextIndex<'a> {
         if self.bytes.is_empty() {
             0
         } else if self.bytes.ends_with(b"\n") {
-            self.line_starts.len() - 1
+            self.line_starts().len() - 1
         } else {
-            self.line_starts.len()
+            self.line_starts().len()
         }
     }
 }
@@ -197,6 +219,12 @@ mod tests {
                 for (chars, (byte, c)) in text.char_indices().enumerate() {
                     assert_eq!(idx.char_at(byte), chars, "{text:?} at {byte}");
                     assert_eq!(idx.line_col(byte), (line, column), "{text:?} at {byte}");
+                    assert_eq!(
+                        idx.position(byte),
+                        (chars, line, column),
+                        "{text:?} at {byte}"
+                    );
+                    assert_eq!(idx.line(byte), line, "{text:?} at {byte}");
                     (line, column) = if c == '\n' {
                         (line + 1, 1)
                     } else {

@@ -390,9 +390,58 @@ impl SourceMap {
 
     /// Updates the map for sorted, non-overlapping `changes`.
     fn apply(&mut self, changes: &[Splice]) {
-        // 1. Group the changes: a change touching a replaced piece takes the
-        //    whole piece (it cannot be split), which may merge neighbours.
         let mut groups = std::mem::take(&mut self.groups);
+        self.group(changes, &mut groups);
+        // One walk over the pieces: those a group covers give way to one
+        // replaced piece (an exact piece is cut where a group starts or
+        // ends; a group never starts or ends inside a replaced one), the
+        // others are shifted by the length the groups before them added.
+        let mut out = std::mem::take(&mut self.spare_segs);
+        out.clear();
+        out.reserve(self.segs.len() + 2 * groups.len());
+        let mut delta: isize = 0;
+        let mut gi = 0;
+        let mut covered = 0; // the end of the last group emitted
+        for &seg in &self.segs {
+            if covered >= seg.end() {
+                continue;
+            }
+            let mut rest = if covered > seg.cur {
+                seg.from(covered)
+            } else {
+                seg
+            };
+            // The groups starting in what is left of this piece (an
+            // insertion at its end goes before the next piece).
+            while let Some(g) = groups.get(gi).filter(|g| g.old.start < rest.end()) {
+                if g.old.start > rest.cur {
+                    out.push(rest.until(g.old.start).shifted(delta));
+                }
+                g.emit(&mut delta, &mut out);
+                covered = g.old.end;
+                gi += 1;
+                if covered >= rest.end() {
+                    break;
+                }
+                if covered > rest.cur {
+                    rest = rest.from(covered);
+                }
+            }
+            if covered < rest.end() {
+                out.push(rest.shifted(delta));
+            }
+        }
+        for g in &groups[gi..] {
+            g.emit(&mut delta, &mut out);
+        }
+        self.spare_segs = std::mem::replace(&mut self.segs, out);
+        self.groups = groups;
+    }
+
+    /// `changes` grouped into `groups`: a change touching a replaced piece
+    /// takes the whole piece (it cannot be split), which may merge
+    /// neighbours.
+    fn group(&self, changes: &[Splice], groups: &mut Vec<Group>) {
         groups.clear();
         let mut around = (0, 0);
         for c in changes {
@@ -423,72 +472,27 @@ impl SourceMap {
             }
         }
         let mut at = RangeLookups::default();
-        for g in &mut groups {
+        for g in groups.iter_mut() {
             g.inp = self.input_span(&g.old, &mut at);
         }
+    }
+}
 
-        // 2. One walk over the pieces: those a group covers give way to one
-        //    replaced piece (an exact piece is cut where a group starts or
-        //    ends; a group never starts or ends inside a replaced one), the
-        //    others are shifted by the length the groups before them added.
-        let mut out = std::mem::take(&mut self.spare_segs);
-        out.clear();
-        out.reserve(self.segs.len() + 2 * groups.len());
-        let mut delta: isize = 0;
-        let mut gi = 0;
-        let mut covered = 0; // the end of the last group emitted
-        for &seg in &self.segs {
-            if covered >= seg.end() {
-                continue;
-            }
-            let mut rest = if covered > seg.cur {
-                seg.from(covered)
-            } else {
-                seg
-            };
-            // The groups starting in what is left of this piece (an
-            // insertion at its end goes before the next piece).
-            while let Some(g) = groups.get(gi).filter(|g| g.old.start < rest.end()) {
-                if g.old.start > rest.cur {
-                    out.push(rest.until(g.old.start).shifted(delta));
-                }
-                if g.new_len > 0 {
-                    out.push(Seg {
-                        cur: (g.old.start as isize + delta) as usize,
-                        len: g.new_len,
-                        inp: g.inp.start,
-                        inp_len: g.inp.len(),
-                        exact: false,
-                    });
-                }
-                delta += g.new_len as isize - g.old.len() as isize;
-                covered = g.old.end;
-                gi += 1;
-                if covered >= rest.end() {
-                    break;
-                }
-                if covered > rest.cur {
-                    rest = rest.from(covered);
-                }
-            }
-            if covered < rest.end() {
-                out.push(rest.shifted(delta));
-            }
+impl Group {
+    /// Appends the replaced piece of the group (none when it removes text),
+    /// `delta` bytes from where it was, and adds its length change to
+    /// `delta`.
+    fn emit(&self, delta: &mut isize, out: &mut Vec<Seg>) {
+        if self.new_len > 0 {
+            out.push(Seg {
+                cur: (self.old.start as isize + *delta) as usize,
+                len: self.new_len,
+                inp: self.inp.start,
+                inp_len: self.inp.len(),
+                exact: false,
+            });
         }
-        for g in &groups[gi..] {
-            if g.new_len > 0 {
-                out.push(Seg {
-                    cur: (g.old.start as isize + delta) as usize,
-                    len: g.new_len,
-                    inp: g.inp.start,
-                    inp_len: g.inp.len(),
-                    exact: false,
-                });
-            }
-            delta += g.new_len as isize - g.old.len() as isize;
-        }
-        self.spare_segs = std::mem::replace(&mut self.segs, out);
-        self.groups = groups;
+        *delta += self.new_len as isize - self.old.len() as isize;
     }
 }
 
@@ -1365,37 +1369,8 @@ mod tests {
     /// boundary into a new list, then rebuild the list with the groups in
     /// their place): the definition the one-pass walk must agree with.
     fn apply_in_passes(map: &mut SourceMap, changes: &[Splice]) {
-        let mut groups: Vec<Group> = Vec::new();
-        let mut around = (0, 0);
-        for c in changes {
-            let (mut a, mut b) = (c.start, c.end);
-            if let Some(s) = map.replaced_around(a, &mut around) {
-                a = s.cur;
-                if c.is_empty() {
-                    b = s.end();
-                }
-            }
-            if let Some(s) = map.replaced_around(b, &mut around) {
-                b = s.end();
-            }
-            match groups.last_mut() {
-                Some(g) if a < g.old.end => {
-                    let grown = b.max(g.old.end);
-                    g.new_len =
-                        (g.new_len as isize + c.delta() + (grown - g.old.end) as isize) as usize;
-                    g.old.end = grown;
-                }
-                _ => groups.push(Group {
-                    old: a..b,
-                    new_len: ((b - a) as isize + c.delta()) as usize,
-                    inp: 0..0,
-                }),
-            }
-        }
-        let mut at = RangeLookups::default();
-        for g in &mut groups {
-            g.inp = map.input_span(&g.old, &mut at);
-        }
+        let mut groups = Vec::new();
+        map.group(changes, &mut groups);
         let mut cuts: Vec<usize> = groups
             .iter()
             .flat_map(|g| [g.old.start, g.old.end])
@@ -1413,21 +1388,9 @@ mod tests {
             refined.push(s);
         }
         let (mut out, mut delta, mut gi, mut covered) = (Vec::new(), 0isize, 0, 0);
-        let emit = |g: &Group, delta: &mut isize, out: &mut Vec<Seg>| {
-            if g.new_len > 0 {
-                out.push(Seg {
-                    cur: (g.old.start as isize + *delta) as usize,
-                    len: g.new_len,
-                    inp: g.inp.start,
-                    inp_len: g.inp.len(),
-                    exact: false,
-                });
-            }
-            *delta += g.new_len as isize - g.old.len() as isize;
-        };
         for s in refined {
             while gi < groups.len() && groups[gi].old.start <= s.cur {
-                emit(&groups[gi], &mut delta, &mut out);
+                groups[gi].emit(&mut delta, &mut out);
                 covered = groups[gi].old.end;
                 gi += 1;
             }
@@ -1436,7 +1399,7 @@ mod tests {
             }
         }
         for g in &groups[gi..] {
-            emit(g, &mut delta, &mut out);
+            g.emit(&mut delta, &mut out);
         }
         map.segs = out;
     }

@@ -1297,10 +1297,13 @@ mod tests {
                     changes
                 };
                 let whole = look(None);
-                let changed_lines: Vec<usize> = whole
-                    .iter()
-                    .map(|r| text[..r.start].rfind('\n').map_or(0, |i| i + 1))
-                    .collect();
+                let line_of = |p: usize| {
+                    let start = text[..p].rfind('\n').map_or(0, |i| i + 1);
+                    let end = text[p..].find('\n').map_or(text.len(), |i| p + i);
+                    start..end
+                };
+                let changed_lines: Vec<usize> =
+                    whole.iter().map(|r| line_of(r.start).start).collect();
                 // The byte after the first lines' last: what a walk from the
                 // top sees as positional (the seeds' first lines are neither
                 // empty nor repeated, nor removed by position alone).
@@ -1343,11 +1346,6 @@ mod tests {
                         }
                         at = b;
                     }
-                    let line_of = |p: usize| {
-                        let start = text[..p].rfind('\n').map_or(0, |i| i + 1);
-                        let end = text[p..].find('\n').map_or(text.len(), |i| p + i);
-                        start..end
-                    };
                     let touched = |r: &Range<usize>| {
                         let line = line_of(r.start);
                         line.start < first_lines_end

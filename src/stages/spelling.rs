@@ -891,18 +891,19 @@ mod tests {
     }
 
     fn stage(lexicon: &str) -> Spelling {
-        let dir = std::env::temp_dir().join(format!("lavoir-spelling-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        // One file per call: tests run in parallel in one process.
-        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = dir.join(format!("lex-{call}.yaml"));
+        // The lexicon is read while the stage is built; the folder goes after.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lex.yaml");
         std::fs::write(&path, lexicon).unwrap();
-        let config = load_str("stages: []\n", Origin::File(dir.join("pipeline.yaml"))).unwrap();
+        let config = load_str(
+            "stages: []\n",
+            Origin::File(dir.path().join("pipeline.yaml")),
+        )
+        .unwrap();
         let cfg = SpellingConfig {
             lexicons: vec![Located {
                 pos: Pos::default(),
-                value: path.file_name().unwrap().to_string_lossy().into(),
+                value: "lex.yaml".into(),
             }],
             disable: vec![],
         };
@@ -1004,14 +1005,13 @@ mod tests {
 
     #[test]
     fn a_spelling_listed_for_two_entities_is_an_error() {
-        let dir = std::env::temp_dir().join(format!("lavoir-spelling-dup-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::tempdir().unwrap();
         std::fs::write(
-            dir.join("lex.yaml"),
+            dir.path().join("lex.yaml"),
             "entities:\n  - canonical: A\n    type: place\n    variants: [Xy]\n  - canonical: B\n    type: place\n    variants: [Xy]\n",
         )
         .unwrap();
-        let config = load_str("stages: []\n", Origin::File(dir.join("p.yaml"))).unwrap();
+        let config = load_str("stages: []\n", Origin::File(dir.path().join("p.yaml"))).unwrap();
         let cfg = SpellingConfig {
             lexicons: vec![Located {
                 pos: Pos::default(),

@@ -103,6 +103,10 @@ pub struct RunArgs {
     /// Do not print the summary line.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print the time each stage took (summed over threads), whole runs
+    /// and second looks apart, after the summary.
+    #[arg(long)]
+    pub timings: bool,
     /// Files or folders to clean (default: the config's `input`); `-`
     /// for standard input.
     #[arg(value_name = "INPUT")]
@@ -267,15 +271,33 @@ fn cmd_run(args: &RunArgs, in_place: bool) -> Result<ExitCode> {
         Ok(pool) => pool.install(|| load(&args.config)),
         Err(_) => load(&args.config),
     };
-    let (config, pipeline) = match loaded {
+    let (config, mut pipeline) = match loaded {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    if args.jsonl {
-        return cmd_run_jsonl(args, &pipeline);
+    if args.timings {
+        pipeline.time_stages();
     }
+    let code = if args.jsonl {
+        cmd_run_jsonl(args, &pipeline)
+    } else {
+        cmd_run_files(args, in_place, &config, &pipeline)
+    };
+    if args.timings {
+        eprint!("{}", stage_time_table(&pipeline.stage_times()));
+    }
+    code
+}
+
+/// `lavoir run` on files, folders or standard input.
+fn cmd_run_files(
+    args: &RunArgs,
+    in_place: bool,
+    config: &Config,
+    pipeline: &Pipeline,
+) -> Result<ExitCode> {
     if args.inputs.len() == 1 && args.inputs[0] == Path::new("-") {
-        let doc = run::run_stream(&pipeline, io::stdin().lock(), io::stdout().lock())
+        let doc = run::run_stream(pipeline, io::stdin().lock(), io::stdout().lock())
             .map_err(anyhow::Error::msg)?;
         for notice in &doc.notices {
             eprintln!("lavoir: -: {notice}");
@@ -291,7 +313,7 @@ fn cmd_run(args: &RunArgs, in_place: bool) -> Result<ExitCode> {
         cancel: Some(interrupt_flag()),
     };
     let observer = Progress::new();
-    let summary = run::run(&pipeline, &config, &options, &observer);
+    let summary = run::run(pipeline, config, &options, &observer);
     observer.finish();
     if !args.quiet {
         eprintln!("{}", summary.line(&pipeline.stage_names()));
@@ -457,6 +479,32 @@ fn interrupt_flag() -> Arc<AtomicBool> {
         let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
     }
     flag
+}
+
+/// `--timings`: a line per stage, with its share of the stages' time.
+fn stage_time_table(times: &[lavoir::StageTime]) -> String {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    let total: f64 = times
+        .iter()
+        .map(|t| ms(t.run_time) + ms(t.second_look_time))
+        .sum();
+    let mut table = format!(
+        "lavoir: time by stage, summed over threads\n  {:<12} {:>9} {:>11} {:>13} {:>11} {:>7}\n",
+        "stage", "runs", "time", "second looks", "time", "share"
+    );
+    for t in times {
+        let own = ms(t.run_time) + ms(t.second_look_time);
+        table.push_str(&format!(
+            "  {:<12} {:>9} {:>8.1} ms {:>13} {:>8.1} ms {:>6.1}%\n",
+            t.stage,
+            t.runs,
+            ms(t.run_time),
+            t.second_looks,
+            ms(t.second_look_time),
+            100.0 * own / total.max(1e-9),
+        ));
+    }
+    table
 }
 
 fn plural(n: usize) -> &'static str {

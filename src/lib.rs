@@ -68,4 +68,4 @@ pub mod text_index;
 
 pub use config::{Config, ConfigError, ConfigErrors};
 pub use document::{CleanDocument, Edit, EditKind, Meta};
-pub use pipeline::{Error, Pipeline};
+pub use pipeline::{Error, Pipeline, StageTime};

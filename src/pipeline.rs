@@ -2,6 +2,8 @@
 
 use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::config::{self, Config, ConfigError, ConfigErrors};
 use crate::document::{CleanDocument, FORMAT_VERSION, InputInfo};
@@ -31,6 +33,45 @@ pub struct Pipeline {
     decoder: Decoder,
     stages: Vec<Box<dyn Stage>>,
     max_document_bytes: u64,
+    /// One per stage, when the stages are timed ([`Pipeline::time_stages`]).
+    clocks: Option<Box<[StageClock]>>,
+}
+
+/// The time a stage took, summed over the documents (and threads) a
+/// pipeline cleaned since [`Pipeline::time_stages`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageTime {
+    pub stage: &'static str,
+    /// Runs over whole documents (one per document, more for a stage that
+    /// makes passes while it changes the text).
+    pub runs: u64,
+    pub run_time: Duration,
+    /// Second looks, at the lines the other stages of its group changed
+    /// (see [`Stage::group`]).
+    pub second_looks: u64,
+    pub second_look_time: Duration,
+}
+
+/// Counters of one stage's runs, shared by the threads that clean.
+#[derive(Default)]
+struct StageClock {
+    runs: AtomicU64,
+    run_nanos: AtomicU64,
+    second_looks: AtomicU64,
+    second_look_nanos: AtomicU64,
+}
+
+impl StageClock {
+    fn add(&self, second_look: bool, took: Duration) {
+        let (count, nanos) = if second_look {
+            (&self.second_looks, &self.second_look_nanos)
+        } else {
+            (&self.runs, &self.run_nanos)
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+        let took = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        nanos.fetch_add(took, Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -96,6 +137,7 @@ impl Pipeline {
             decoder,
             stages,
             max_document_bytes: config.max_document_bytes,
+            clocks: None,
         };
         (pipeline, errors)
     }
@@ -161,6 +203,30 @@ impl Pipeline {
     /// the per-stage benchmarks (`cargo bench`).
     pub fn stages(&self) -> &[Box<dyn Stage>] {
         &self.stages
+    }
+
+    /// Times each stage from now on (two clock reads a stage run; off by
+    /// default): [`Pipeline::stage_times`] tells where the time went.
+    pub fn time_stages(&mut self) {
+        self.clocks = Some(self.stages.iter().map(|_| StageClock::default()).collect());
+    }
+
+    /// The time of each stage, in pipeline order, since
+    /// [`Pipeline::time_stages`] (empty when the stages are not timed).
+    pub fn stage_times(&self) -> Vec<StageTime> {
+        let Some(clocks) = &self.clocks else {
+            return Vec::new();
+        };
+        let nanos = |n: &AtomicU64| Duration::from_nanos(n.load(Ordering::Relaxed));
+        (self.stages.iter().zip(clocks.iter()))
+            .map(|(stage, clock)| StageTime {
+                stage: stage.name(),
+                runs: clock.runs.load(Ordering::Relaxed),
+                run_time: nanos(&clock.run_nanos),
+                second_looks: clock.second_looks.load(Ordering::Relaxed),
+                second_look_time: nanos(&clock.second_look_nanos),
+            })
+            .collect()
     }
 
     /// The size over which documents are refused ([`Error::TooLarge`]).
@@ -256,7 +322,8 @@ impl Pipeline {
             {
                 end += 1;
             }
-            run_group(&mut doc, &stages[i..end])?;
+            let clocks = self.clocks.as_deref().map(|c| &c[i..end]);
+            run_group(&mut doc, &stages[i..end], clocks)?;
             i = end;
         }
         let done = doc.finish();
@@ -281,13 +348,20 @@ impl Pipeline {
 /// now judge it otherwise: each member then runs again, in turn, on the
 /// lines the others changed since it last looked, until no member has
 /// such lines left (or a bound on the runs is reached).
-fn run_group(doc: &mut WorkDoc, group: &[Box<dyn Stage>]) -> Result<(), Error> {
+///
+/// `clocks`, when set, are the group's stages' own.
+fn run_group(
+    doc: &mut WorkDoc,
+    group: &[Box<dyn Stage>],
+    clocks: Option<&[StageClock]>,
+) -> Result<(), Error> {
+    let clock = |j: usize| clocks.map(|c| &c[j]);
     // For each member, where the others changed the text since it last ran,
     // in ranges of the current text.
     let mut pending: Vec<Vec<Range<usize>>> = vec![Vec::new(); group.len()];
     for (j, stage) in group.iter().enumerate() {
         for _ in 0..stage.passes() {
-            run(doc, stage.as_ref(), None)?;
+            run(doc, stage.as_ref(), None, clock(j))?;
             if !doc.changed() {
                 break;
             }
@@ -308,7 +382,7 @@ fn run_group(doc: &mut WorkDoc, group: &[Box<dyn Stage>]) -> Result<(), Error> {
             break;
         };
         let focus = std::mem::take(&mut pending[next]);
-        run(doc, group[next].as_ref(), Some(&focus))?;
+        run(doc, group[next].as_ref(), Some(&focus), clock(next))?;
         runs += 1;
         if doc.changed() {
             for (m, seen) in pending.iter_mut().enumerate() {
@@ -324,11 +398,21 @@ fn run_group(doc: &mut WorkDoc, group: &[Box<dyn Stage>]) -> Result<(), Error> {
 
 /// Runs `stage` on `doc`, looking at the changed ranges `focus` (and the
 /// lines holding them) only when it is set.
-fn run(doc: &mut WorkDoc, stage: &dyn Stage, focus: Option<&[Range<usize>]>) -> Result<(), Error> {
-    doc.run_stage_on::<Error>(stage.name(), focus, |ctx| {
+fn run(
+    doc: &mut WorkDoc,
+    stage: &dyn Stage,
+    focus: Option<&[Range<usize>]>,
+    clock: Option<&StageClock>,
+) -> Result<(), Error> {
+    let started = clock.map(|_| Instant::now());
+    let result = doc.run_stage_on::<Error>(stage.name(), focus, |ctx| {
         stage.process(ctx);
         Ok(())
-    })
+    });
+    if let (Some(clock), Some(started)) = (clock, started) {
+        clock.add(focus.is_some(), started.elapsed());
+    }
+    result
 }
 
 #[cfg(test)]
@@ -371,6 +455,34 @@ mod tests {
         let before = ids.len();
         ids.dedup();
         assert_eq!(before, ids.len(), "a rule id is documented twice");
+    }
+
+    #[test]
+    fn timed_stages_count_their_runs_and_second_looks() {
+        let mut pipeline = Pipeline::builtin();
+        assert!(pipeline.stage_times().is_empty(), "not timed by default");
+        pipeline.time_stages();
+        // typography (an apostrophe) and spelling (Baghdad) change the
+        // line: the members of their group before them look at it again;
+        // typography, the last, has nothing new to look at.
+        let input = "Le chef d'Al-Qods est arrivé à Baghdad.\n";
+        for _ in 0..2 {
+            let doc = pipeline.clean(input).unwrap();
+            assert_eq!(doc.text, "Le chef d’Al-Qods est arrivé à Bagdad.\n");
+        }
+        let times = pipeline.stage_times();
+        assert_eq!(
+            times.iter().map(|t| t.stage).collect::<Vec<_>>(),
+            pipeline.stage_names()
+        );
+        for t in &times {
+            assert_eq!(t.runs, 2, "{t:?}");
+            assert!(t.run_time > Duration::ZERO, "{t:?}");
+            let again = ["dehyphenate", "boilerplate", "metadata", "spelling"];
+            let want = if again.contains(&t.stage) { 2 } else { 0 };
+            assert_eq!(t.second_looks, want, "{t:?}");
+            assert_eq!(t.second_look_time > Duration::ZERO, want > 0, "{t:?}");
+        }
     }
 
     #[test]

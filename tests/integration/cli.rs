@@ -40,6 +40,53 @@ fn project() -> tempfile::TempDir {
 }
 
 #[test]
+fn timings_list_every_stage_after_the_summary() {
+    let dir = project();
+    let run = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lavoir"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let record = r#"{"id": "a", "text": "Le chef d'Al-Qods à Baghdad."}"#;
+        writeln!(child.stdin.take().unwrap(), "{record}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["run", "--timings", "--jsonl", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[0].starts_with("lavoir: 1 record,"), "{err}");
+    assert_eq!(lines[1], "lavoir: time by stage, summed over threads");
+    let stages = [
+        "decode",
+        "unicode",
+        "mojibake",
+        "dehyphenate",
+        "boilerplate",
+        "metadata",
+        "spelling",
+        "typography",
+        "structure",
+        "dedup",
+    ];
+    assert_eq!(lines.len(), 3 + stages.len(), "{err}");
+    for (line, stage) in lines[3..].iter().zip(stages) {
+        // stage, runs, time, ms, second looks, time, ms, share
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cells[..2], [stage, "1"], "{err}");
+        let again = ["dehyphenate", "boilerplate", "metadata", "spelling"].contains(&stage);
+        assert_eq!(cells[4], if again { "1" } else { "0" }, "{err}");
+    }
+    // Without the flag, the summary only.
+    let out = run(&["run", "--jsonl", "-"]);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
+
+#[test]
 fn bare_run_cleans_seeds_into_out() {
     let dir = project();
     let out = lavoir(dir.path(), &["run"]);

@@ -204,6 +204,18 @@ struct RawEdit {
     new: CompactString,
 }
 
+/// One change of the last stage run, as a stage that may look again after
+/// it sees it ([`crate::stages::Stage::affected_by`]): the text it
+/// replaced, the text it put there, and the characters on either side
+/// (`None` at an edge of the text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextChange<'a> {
+    pub old: &'a str,
+    pub new: &'a str,
+    pub before: Option<char>,
+    pub after: Option<char>,
+}
+
 /// Where one change of a stage run went: its byte range in the text it
 /// was applied to, and the length of the text it put there.
 #[derive(Clone, Copy, Debug)]
@@ -582,8 +594,9 @@ pub struct WorkDoc {
     /// (allocated once per document, not grown again at each run).
     spare_changes: Vec<Change>,
     spare_entities: Vec<Spanned<EntityInfo>>,
-    /// The text before the last stage run that changed it, kept for its
-    /// buffer: the next such run writes its new text there.
+    /// The text before the last stage run that changed it (what
+    /// `last_changes` index), kept for its buffer: the next such run
+    /// writes its new text there.
     spare_text: String,
 }
 
@@ -674,7 +687,32 @@ impl WorkDoc {
     /// that run put new text added (empty where it removed text), sorted
     /// and merged: everything a stage run after both should look at.
     pub fn carry_forward(&self, pending: &[Range<usize>]) -> Vec<Range<usize>> {
+        self.carry_forward_for(pending, |_| true)
+    }
+
+    /// [`WorkDoc::carry_forward`] for a stage that `affects` tells which
+    /// changes could make it judge a line otherwise: the others' new text
+    /// is not added (the ranges still move with the text). A change next to
+    /// another one is always added (the characters beside it changed too).
+    pub fn carry_forward_for(
+        &self,
+        pending: &[Range<usize>],
+        affects: impl Fn(&TextChange<'_>) -> bool,
+    ) -> Vec<Range<usize>> {
         let splices = &self.last_changes;
+        let seen = |i: usize, at: usize| {
+            let s = &splices[i];
+            let touches = (i > 0 && splices[i - 1].end == s.start)
+                || splices.get(i + 1).is_some_and(|n| n.start == s.end);
+            let old = &self.spare_text;
+            touches
+                || affects(&TextChange {
+                    old: &old[s.start..s.end],
+                    new: &self.text[at..at + s.new_len],
+                    before: old[..s.start].chars().next_back(),
+                    after: old[s.end..].chars().next(),
+                })
+        };
         let mut out: Vec<Range<usize>> = Vec::with_capacity(pending.len() + splices.len());
         let push = |out: &mut Vec<Range<usize>>, r: Range<usize>| match out.last_mut() {
             Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
@@ -709,16 +747,20 @@ impl WorkDoc {
             while next_splice < splices.len() && splices[next_splice].start <= r.start {
                 let s = &splices[next_splice];
                 let at = (s.start as isize + splice_shift) as usize;
-                push(&mut out, at..at + s.new_len);
+                if seen(next_splice, at) {
+                    push(&mut out, at..at + s.new_len);
+                }
                 splice_shift += s.delta();
                 next_splice += 1;
             }
             let end = moved(r.end, true, &mut c, &mut shift);
             push(&mut out, start..end);
         }
-        for s in &splices[next_splice..] {
+        for (i, s) in splices.iter().enumerate().skip(next_splice) {
             let at = (s.start as isize + splice_shift) as usize;
-            push(&mut out, at..at + s.new_len);
+            if seen(i, at) {
+                push(&mut out, at..at + s.new_len);
+            }
             splice_shift += s.delta();
         }
         out

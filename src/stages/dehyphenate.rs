@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::config::{Config, ConfigError, Located};
-use crate::edits::{Change, StageCtx};
+use crate::edits::{Change, StageCtx, TextChange};
 use crate::stages::{Group, OptionDoc, RuleDoc, RuleInfo, Stage};
 
 /// Options of the `dehyphenate` stage.
@@ -324,6 +324,26 @@ impl Stage for Dehyphenate {
     /// titleSourci-l" is one word until the prompt is taken off).
     fn group(&self) -> Option<Group> {
         Some(Group::Lines)
+    }
+
+    /// A hyphen's verdict depends only on the run of letters, digits and
+    /// hyphens that holds it (`ambas-sades`, or `a-t-il` and `2-ciations`,
+    /// which stay). A change that no such run crosses into, before or after
+    /// it, and that puts no hyphen in, leaves every hyphen's run as it was:
+    /// typography's spaces and apostrophes, a name respelled between two
+    /// spaces, a junk line taken away whole.
+    fn affected_by(&self, change: &TextChange<'_>) -> bool {
+        let word = |c: &char| *c == '-' || is_alphanumeric(*c);
+        let joined = |a: Option<char>, b: Option<char>| {
+            a.is_some_and(|a| word(&a)) && b.is_some_and(|b| word(&b))
+        };
+        let crossed = |text: &str| match (text.chars().next(), text.chars().next_back()) {
+            (Some(first), Some(last)) => {
+                joined(change.before, Some(first)) || joined(Some(last), change.after)
+            }
+            _ => joined(change.before, change.after),
+        };
+        change.new.contains('-') || crossed(change.old) || crossed(change.new)
     }
 }
 

@@ -16,7 +16,7 @@ pub mod unicode;
 use serde::Deserialize;
 
 use crate::config::{Config, ConfigError, Pos};
-use crate::edits::StageCtx;
+use crate::edits::{StageCtx, TextChange};
 
 /// A step of the pipeline. It reads the text in `ctx` and pushes the
 /// changes it wants; the pipeline applies and logs them.
@@ -47,6 +47,14 @@ pub trait Stage: Send + Sync {
     /// boilerplate removes.
     fn group(&self) -> Option<Group> {
         None
+    }
+
+    /// Could `change`, made by another stage of its group, make this stage
+    /// judge some line otherwise than it did before the change? When not,
+    /// the pipeline does not have it look again where the change was.
+    /// Yes, unless the stage knows better.
+    fn affected_by(&self, _change: &TextChange<'_>) -> bool {
+        true
     }
 }
 

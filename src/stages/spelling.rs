@@ -20,7 +20,7 @@ use compact_str::CompactString;
 use serde::Deserialize;
 
 use crate::config::{self, Config, ConfigError, Located, Pos};
-use crate::edits::{Change, EntityInfo, Spanned, StageCtx};
+use crate::edits::{Change, EntityInfo, Spanned, StageCtx, TextChange};
 use crate::lanes::{LANES, Lanes};
 use crate::stages::{Group, RuleInfo, Stage};
 
@@ -80,7 +80,7 @@ enum Case {
     Upper,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Pattern {
     entity: usize,
     case: Case,
@@ -113,8 +113,29 @@ pub struct Spelling {
     /// and what follows it does not depend on what precedes it. A second
     /// look around a change starts and ends at one.
     barrier: [bool; 256],
+    /// What a change made by another stage may leave unseen
+    /// ([`Stage::affected_by`]).
+    blind_to: BlindTo,
     patterns: Vec<Pattern>,
     entries: Vec<Entry>,
+}
+
+/// The changes that cannot make a spelling match, stop matching, or be
+/// respelled otherwise. Worked out from the spellings when they are
+/// built.
+struct BlindTo {
+    /// No spelling starts or ends with white space or holds a line end:
+    /// white space a spelling cannot hold or be glued by is not seen.
+    spacing: bool,
+    /// Each spelling written with ' is also listed, for the same entity
+    /// and case, with ’ in its place, and the other way round.
+    apostrophes: bool,
+    /// The same for a space, a no-break space and a narrow no-break space.
+    spaces: bool,
+    /// The characters that spellings hold: ASCII by code, the others
+    /// sorted.
+    ascii_chars: [bool; 128],
+    other_chars: Vec<char>,
 }
 
 /// Most spellings a single entry may expand to (spaces × apostrophes).
@@ -298,8 +319,10 @@ impl Spelling {
             .collect();
         other_firsts.sort_unstable();
         other_firsts.dedup();
+        let blind_to = BlindTo::of(&listed);
         Ok(Spelling {
             automaton,
+            blind_to,
             other_firsts: (other_firsts.len() <= MAX_OTHER_FIRSTS).then_some(other_firsts),
             starts,
             barrier,
@@ -509,6 +532,104 @@ fn hash4(four: &[u8; 4]) -> usize {
     (u32::from_le_bytes(*four).wrapping_mul(0x9E37_79B1) >> 16) as usize
 }
 
+impl BlindTo {
+    fn of(listed: &[(String, Pattern)]) -> Self {
+        let mut ascii_chars = [false; 128];
+        let mut other_chars: Vec<char> = Vec::new();
+        for (form, _) in listed {
+            for c in form.chars() {
+                match usize::try_from(u32::from(c)) {
+                    Ok(i) if i < 128 => ascii_chars[i] = true,
+                    _ => other_chars.push(c),
+                }
+            }
+        }
+        other_chars.sort_unstable();
+        other_chars.dedup();
+        let spacing = listed.iter().all(|(form, _)| {
+            !form.starts_with(char::is_whitespace)
+                && !form.ends_with(char::is_whitespace)
+                && !form.contains('\n')
+        });
+        BlindTo {
+            spacing,
+            apostrophes: closed_under(listed, &['\'', '’']),
+            spaces: closed_under(listed, &[' ', '\u{A0}', '\u{202F}']),
+            ascii_chars,
+            other_chars,
+        }
+    }
+
+    fn in_spelling(&self, c: Option<char>) -> bool {
+        c.is_some_and(|c| match usize::try_from(u32::from(c)) {
+            Ok(i) if i < 128 => self.ascii_chars[i],
+            _ => self.other_chars.binary_search(&c).is_ok(),
+        })
+    }
+
+    /// See [`Stage::affected_by`]. A match is a whole word (no letter or
+    /// digit beside it) and its case depends on what it sees back through
+    /// white space ([`starts_sentence`]).
+    fn sees(&self, change: &TextChange<'_>) -> bool {
+        let one = |s: &str| {
+            let mut chars = s.chars();
+            chars.next().filter(|_| chars.next().is_none())
+        };
+        // One character for another that every spelling may hold in its
+        // place: white space for white space, or an apostrophe for the
+        // other (both characters that a sentence start is not seen through).
+        if let (Some(old), Some(new)) = (one(change.old), one(change.new)) {
+            let among = |set: &[char]| set.contains(&old) && set.contains(&new);
+            if (self.apostrophes && among(&['\'', '’']))
+                || (self.spaces && among(&[' ', '\u{A0}', '\u{202F}']))
+            {
+                return false;
+            }
+        }
+        let spacing = |s: &str| s.chars().all(|c| c.is_whitespace() && c != '\n');
+        if !(self.spacing && spacing(change.old) && spacing(change.new)) {
+            return true;
+        }
+        // White space put, taken or swapped: seen when a spelling may hold
+        // it (it lies between two characters spellings hold), or when a
+        // spelling beside it becomes glued to a letter or digit or stops
+        // being so.
+        let (before, after) = (change.before, change.after);
+        let alphanumeric = |c: Option<char>| c.is_some_and(is_alphanumeric);
+        (self.in_spelling(before) && self.in_spelling(after))
+            || ((change.old.is_empty() || change.new.is_empty())
+                && ((self.in_spelling(before) && alphanumeric(after))
+                    || (self.in_spelling(after) && alphanumeric(before))))
+    }
+}
+
+/// Is each spelling of `listed` holding one of `chars` also listed, for
+/// the same entity and case, with each other of `chars` in that place?
+/// Spellings alike but for which of `chars` stands in each of their `k`
+/// places make a class: closed when each class is whole (all its `n^k`
+/// spellings listed) and of one entity and case.
+fn closed_under(listed: &[(String, Pattern)], chars: &[char]) -> bool {
+    let mut classes: HashMap<String, (usize, u32, &Pattern)> = HashMap::new();
+    for (form, pattern) in listed {
+        let places = form.chars().filter(|c| chars.contains(c)).count();
+        if places == 0 {
+            continue;
+        }
+        let key: String = form
+            .chars()
+            .map(|c| if chars.contains(&c) { chars[0] } else { c })
+            .collect();
+        let class = classes.entry(key).or_insert((0, places as u32, pattern));
+        if class.2 != pattern {
+            return false;
+        }
+        class.0 += 1;
+    }
+    classes
+        .values()
+        .all(|&(count, places, _)| chars.len().checked_pow(places) == Some(count))
+}
+
 /// True when `text[start..end]` is a whole word (no letter or digit glued
 /// to it; hyphens and apostrophes are word limits).
 fn whole_word(text: &str, start: usize, end: usize) -> bool {
@@ -568,6 +689,10 @@ impl Stage for Spelling {
     /// again at the lines spelling changed.
     fn group(&self) -> Option<Group> {
         Some(Group::Lines)
+    }
+
+    fn affected_by(&self, change: &TextChange<'_>) -> bool {
+        self.automaton.is_some() && self.blind_to.sees(change)
     }
 
     fn process(&self, ctx: &mut StageCtx<'_>) {
@@ -982,6 +1107,31 @@ mod tests {
         assert!(!done.entities[0].normalized);
         assert_eq!(done.entities[1].surface, "Baghdad");
         assert_eq!((done.entities[1].start, done.entities[1].end), (10, 16));
+    }
+
+    #[test]
+    fn swaps_are_unseen_only_when_every_spelling_is_listed_both_ways() {
+        // Between two letters that spellings hold.
+        let swap = |old, new| TextChange {
+            old,
+            new,
+            before: Some('d'),
+            after: Some('A'),
+        };
+        let small =
+            stage("entities:\n  - canonical: Qa'ad Ab\n    type: person\n    variants: []\n");
+        assert!(small.blind_to.apostrophes && small.blind_to.spaces);
+        assert!(!small.affected_by(&swap("'", "’")));
+        assert!(!small.affected_by(&swap(" ", "\u{A0}")));
+        assert!(small.affected_by(&swap("'", "«")));
+        // Seven spaces: past the 243 expansions of a spelling, the last
+        // spaces are only written as spaces.
+        let long = stage(
+            "entities:\n  - canonical: A b c d e f g h\n    type: person\n    variants: []\n",
+        );
+        assert!(long.blind_to.apostrophes && !long.blind_to.spaces);
+        assert!(long.affected_by(&swap(" ", "\u{A0}")));
+        assert!(!long.affected_by(&swap("'", "’")));
     }
 
     #[test]

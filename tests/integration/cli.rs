@@ -78,7 +78,7 @@ fn timings_list_every_stage_after_the_summary() {
         // stage, runs, time, ms, second looks, time, ms, share
         let cells: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(cells[..2], [stage, "1"], "{err}");
-        let again = ["dehyphenate", "boilerplate", "metadata", "spelling"].contains(&stage);
+        let again = ["boilerplate", "metadata"].contains(&stage);
         assert_eq!(cells[4], if again { "1" } else { "0" }, "{err}");
     }
     // Without the flag, the summary only.

@@ -17,6 +17,22 @@ fn lavoir(dir: &Path, args: &[&str]) -> Output {
         .expect("lavoir runs")
 }
 
+/// `lavoir ARGS` in `dir`, with `input` on its standard input.
+fn lavoir_fed(dir: &Path, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lavoir"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lavoir runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -42,19 +58,8 @@ fn project() -> tempfile::TempDir {
 #[test]
 fn timings_list_every_stage_after_the_summary() {
     let dir = project();
-    let run = |args: &[&str]| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lavoir"))
-            .args(args)
-            .current_dir(dir.path())
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let record = r#"{"id": "a", "text": "Le chef d'Al-Qods à Baghdad."}"#;
-        writeln!(child.stdin.take().unwrap(), "{record}").unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let record = r#"{"id": "a", "text": "Le chef d'Al-Qods à Baghdad."}"#;
+    let run = |args: &[&str]| lavoir_fed(dir.path(), args, &format!("{record}\n"));
     let out = run(&["run", "--timings", "--jsonl", "-"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
@@ -137,23 +142,11 @@ fn run_on_a_folder_keeps_going_after_a_bad_file_and_exits_2() {
 #[test]
 fn dash_cleans_stdin_to_stdout() {
     let dir = project();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lavoir"))
-        .args(["run", "-"])
-        .current_dir(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
-            "Customize this title in frenchLa force Quds à Baghdad\n\nSource link -57".as_bytes(),
-        )
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = lavoir_fed(
+        dir.path(),
+        &["run", "-"],
+        "Customize this title in frenchLa force Quds à Baghdad\n\nSource link -57",
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("La force Al-Qods à Bagdad\n"), "{text:?}");

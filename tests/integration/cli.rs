@@ -1,13 +1,12 @@
 //! `lavoir run` and `lavoir restore` as a user runs them.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use lavoir::CleanDocument;
 
-use crate::{repo, seeds};
+use crate::{lavoir_fed, repo, seeds};
 
 fn lavoir(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lavoir"))
@@ -15,22 +14,6 @@ fn lavoir(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .expect("lavoir runs")
-}
-
-/// `lavoir ARGS` in `dir`, with `input` on its standard input.
-fn lavoir_fed(dir: &Path, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lavoir"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lavoir runs");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).unwrap();
-    drop(stdin);
-    child.wait_with_output().unwrap()
 }
 
 fn stderr(out: &Output) -> String {
@@ -59,7 +42,7 @@ fn project() -> tempfile::TempDir {
 fn timings_list_every_stage_after_the_summary() {
     let dir = project();
     let record = r#"{"id": "a", "text": "Le chef d'Al-Qods à Baghdad."}"#;
-    let run = |args: &[&str]| lavoir_fed(dir.path(), args, &format!("{record}\n"));
+    let run = |args: &[&str]| lavoir_fed(dir.path(), args, format!("{record}\n").as_bytes());
     let out = run(&["run", "--timings", "--jsonl", "-"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
@@ -145,7 +128,7 @@ fn dash_cleans_stdin_to_stdout() {
     let out = lavoir_fed(
         dir.path(),
         &["run", "-"],
-        "Customize this title in frenchLa force Quds à Baghdad\n\nSource link -57",
+        "Customize this title in frenchLa force Quds à Baghdad\n\nSource link -57".as_bytes(),
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();

@@ -3,31 +3,11 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::{PIPELINE, repo, seeds};
-
-fn lavoir(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lavoir"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lavoir runs");
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    out
-}
+use crate::{PIPELINE, lavoir_fed, repo, seeds};
 
 fn records(bytes: &[u8]) -> Vec<Value> {
     String::from_utf8(bytes.to_vec())
@@ -60,7 +40,7 @@ fn corpus(copies: usize) -> String {
 fn records_come_out_clean_annotated_and_in_order_with_two_threads() {
     let dir = tempfile::tempdir().unwrap();
     let input = corpus(40); // 200 records, several batches
-    let out = lavoir(
+    let out = lavoir_fed(
         dir.path(),
         &["run", "--jsonl", "-j", "2", "--config"]
             .into_iter()
@@ -119,7 +99,7 @@ fn records_come_out_clean_annotated_and_in_order_with_two_threads() {
     }
 
     // The input comes back, byte for byte.
-    let restored = lavoir(dir.path(), &["restore", "--jsonl", "-"], &out.stdout);
+    let restored = lavoir_fed(dir.path(), &["restore", "--jsonl", "-"], &out.stdout);
     assert!(
         restored.status.success(),
         "{}",
@@ -138,7 +118,7 @@ fn compressed_input_and_output_by_extension() {
     encoder.write_all(input.as_bytes()).unwrap();
     encoder.finish().unwrap();
 
-    let out = lavoir(
+    let out = lavoir_fed(
         dir.path(),
         &[
             "run",
@@ -168,7 +148,7 @@ fn compressed_input_and_output_by_extension() {
     assert_eq!(output[0]["text"], PIPELINE.clean(&first).unwrap().text);
 
     // `restore` reads the compressed output too.
-    let restored = lavoir(
+    let restored = lavoir_fed(
         dir.path(),
         &["restore", "--jsonl", "clean/out.jsonl.zst"],
         b"",
@@ -183,7 +163,7 @@ fn shards_partition_the_corpus() {
     let mut ids = Vec::new();
     for k in 1..=4 {
         let shard = format!("{k}/4");
-        let out = lavoir(
+        let out = lavoir_fed(
             dir.path(),
             &["run", "-q", "--jsonl", "in.jsonl", "--shard", &shard],
             b"",
@@ -201,7 +181,7 @@ fn shards_partition_the_corpus() {
     assert_eq!(ids, all, "every record in exactly one shard");
 
     for bad in ["0/4", "5/4", "1/0", "x"] {
-        let out = lavoir(
+        let out = lavoir_fed(
             dir.path(),
             &["run", "--jsonl", "in.jsonl", "--shard", bad],
             b"",
@@ -215,7 +195,7 @@ fn bad_lines_are_reported_counted_and_fail_the_run_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let input = b"{\"id\":1,\"text\":\"Bonjour\"}\n{\"id\":2,\"text\":\nnull\n{\"id\":3,\"body\":\"x\"}\n\xff\xfe\n{\"id\":4,\"text\":\"Fin\"}\n";
 
-    let out = lavoir(dir.path(), &["run", "--jsonl", "-"], input);
+    let out = lavoir_fed(dir.path(), &["run", "--jsonl", "-"], input);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     for expected in [
@@ -234,7 +214,7 @@ fn bad_lines_are_reported_counted_and_fail_the_run_on_request() {
     assert_eq!(ids, [json!(1), json!(4)]);
 
     // Another text field.
-    let out = lavoir(
+    let out = lavoir_fed(
         dir.path(),
         &["run", "-q", "--jsonl", "--text-field", "body"],
         input,
@@ -244,7 +224,7 @@ fn bad_lines_are_reported_counted_and_fail_the_run_on_request() {
     assert_eq!(output[0]["body"], "x\n");
 
     // --on-error fail stops at the first bad line.
-    let out = lavoir(
+    let out = lavoir_fed(
         dir.path(),
         &["run", "--jsonl", "--on-error", "fail", "-"],
         input,
@@ -283,7 +263,7 @@ fn a_named_pipe_as_output_is_written_to_not_replaced() {
             out
         })
     };
-    let out = lavoir(
+    let out = lavoir_fed(
         dir.path(),
         &["run", "-q", "--jsonl", "in.jsonl", "--out", "out.fifo"],
         b"",

@@ -10,7 +10,9 @@ mod jsonl;
 mod properties;
 mod schemas;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::LazyLock;
 
 use lavoir::Pipeline;
@@ -37,4 +39,25 @@ pub fn seeds() -> Vec<PathBuf> {
     seeds.sort();
     assert_eq!(seeds.len(), 5, "the five sample articles");
     seeds
+}
+
+/// `lavoir ARGS` run in `dir` with `stdin` on its standard input (fed
+/// from a thread, so that a large input cannot block on a full pipe).
+pub fn lavoir_fed(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lavoir"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lavoir runs");
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    out
 }

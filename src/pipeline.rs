@@ -571,9 +571,11 @@ mod tests {
             // glued by.
             ("l", "'", "Irak de Qaani", "’", false),
             ("Soleimani", "", "; puis", "\u{202F}", false),
-            ("Esmail Qa", "'", "ani", "’", false),
+            ("l’Irak de Qaani et d", "'", "Al-Qods", "’", false),
             ("selon Bagdad", "\u{A0}", "ce jour", " ", false),
-            // White space inside a two-word name, or glued by it.
+            // White space inside a two-word name (which is respelled when
+            // it holds a no-break space), or glued by it.
+            ("Mohamed", " ", "Chia al-Soudani", "\u{A0}", true),
             ("Qassem", "  ", "Soleimani", " ", true),
             ("Qassem", " ", "Soleimani", "-", true),
             ("Soleimani", "", "2", " ", true),

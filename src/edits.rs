@@ -687,20 +687,24 @@ impl WorkDoc {
     /// that run put new text added (empty where it removed text), sorted
     /// and merged: everything a stage run after both should look at.
     pub fn carry_forward(&self, pending: &[Range<usize>]) -> Vec<Range<usize>> {
-        self.carry_forward_for(pending, |_| true)
+        self.carry_forward_for(pending, None)
     }
 
-    /// [`WorkDoc::carry_forward`] for a stage that `affects` tells which
-    /// changes could make it judge a line otherwise: the others' new text
-    /// is not added (the ranges still move with the text). A change next to
-    /// another one is always added (the characters beside it changed too).
+    /// [`WorkDoc::carry_forward`] for a stage that `affects`, when set,
+    /// tells which changes could make it judge a line otherwise: the
+    /// others' new text is not added (the ranges still move with the
+    /// text). A change next to another one is always added (the characters
+    /// beside it changed too).
     pub fn carry_forward_for(
         &self,
         pending: &[Range<usize>],
-        affects: impl Fn(&TextChange<'_>) -> bool,
+        affects: Option<&dyn Fn(&TextChange<'_>) -> bool>,
     ) -> Vec<Range<usize>> {
         let splices = &self.last_changes;
         let seen = |i: usize, at: usize| {
+            let Some(affects) = affects else {
+                return true;
+            };
             let s = &splices[i];
             let touches = (i > 0 && splices[i - 1].end == s.start)
                 || splices.get(i + 1).is_some_and(|n| n.start == s.end);

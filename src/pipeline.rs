@@ -367,7 +367,7 @@ fn run_group(
             }
             // The members after this one have not run yet: they see it all.
             for (m, seen) in pending[..j].iter_mut().enumerate() {
-                *seen = doc.carry_forward_for(seen, |c| group[m].affected_by(c));
+                *seen = carry_forward(doc, seen, group[m].as_ref());
             }
         }
     }
@@ -387,13 +387,23 @@ fn run_group(
         if doc.changed() {
             for (m, seen) in pending.iter_mut().enumerate() {
                 if m != next {
-                    *seen = doc.carry_forward_for(seen, |c| group[m].affected_by(c));
+                    *seen = carry_forward(doc, seen, group[m].as_ref());
                 }
             }
         }
         k = next + 1;
     }
     Ok(())
+}
+
+/// `seen`, the ranges `stage` is to look at again, after the last stage
+/// run: with the changes that may affect it.
+fn carry_forward(doc: &WorkDoc, seen: &[Range<usize>], stage: &dyn Stage) -> Vec<Range<usize>> {
+    if stage.affected_by_all() {
+        doc.carry_forward(seen)
+    } else {
+        doc.carry_forward_for(seen, Some(&|c| stage.affected_by(c)))
+    }
 }
 
 /// Runs `stage` on `doc`, looking at the changed ranges `focus` (and the

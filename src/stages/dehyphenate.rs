@@ -326,6 +326,10 @@ impl Stage for Dehyphenate {
         Some(Group::Lines)
     }
 
+    fn affected_by_all(&self) -> bool {
+        false
+    }
+
     /// A hyphen's verdict depends only on the run of letters, digits and
     /// hyphens that holds it (`ambas-sades`, or `a-t-il` and `2-ciations`,
     /// which stay). A change that no such run crosses into, before or after

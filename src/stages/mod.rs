@@ -52,8 +52,15 @@ pub trait Stage: Send + Sync {
     /// Could `change`, made by another stage of its group, make this stage
     /// judge some line otherwise than it did before the change? When not,
     /// the pipeline does not have it look again where the change was.
-    /// Yes, unless the stage knows better.
+    /// Yes, unless the stage knows better (and says so with
+    /// [`Stage::affected_by_all`]).
     fn affected_by(&self, _change: &TextChange<'_>) -> bool {
+        true
+    }
+
+    /// Is this stage affected by every change ([`Stage::affected_by`] never
+    /// answers no)? Then the pipeline does not ask it about each one.
+    fn affected_by_all(&self) -> bool {
         true
     }
 }

@@ -715,6 +715,10 @@ impl Stage for Spelling {
         Some(Group::Lines)
     }
 
+    fn affected_by_all(&self) -> bool {
+        false
+    }
+
     fn affected_by(&self, change: &TextChange<'_>) -> bool {
         self.automaton.is_some() && self.blind_to.sees(change)
     }

@@ -216,6 +216,18 @@ pub struct TextChange<'a> {
     pub after: Option<char>,
 }
 
+impl<'a> TextChange<'a> {
+    /// `text[range]` replaced by `new`, with its neighbours in `text`.
+    pub fn of(text: &'a str, range: Range<usize>, new: &'a str) -> Self {
+        TextChange {
+            before: text[..range.start].chars().next_back(),
+            after: text[range.end..].chars().next(),
+            old: &text[range],
+            new,
+        }
+    }
+}
+
 /// Where one change of a stage run went: its byte range in the text it
 /// was applied to, and the length of the text it put there.
 #[derive(Clone, Copy, Debug)]
@@ -708,14 +720,8 @@ impl WorkDoc {
             let s = &splices[i];
             let touches = (i > 0 && splices[i - 1].end == s.start)
                 || splices.get(i + 1).is_some_and(|n| n.start == s.end);
-            let old = &self.spare_text;
-            touches
-                || affects(&TextChange {
-                    old: &old[s.start..s.end],
-                    new: &self.text[at..at + s.new_len],
-                    before: old[..s.start].chars().next_back(),
-                    after: old[s.end..].chars().next(),
-                })
+            let new = &self.text[at..at + s.new_len];
+            touches || affects(&TextChange::of(&self.spare_text, s.start..s.end, new))
         };
         let mut out: Vec<Range<usize>> = Vec::with_capacity(pending.len() + splices.len());
         let push = |out: &mut Vec<Range<usize>>, r: Range<usize>| match out.last_mut() {

@@ -540,12 +540,7 @@ mod tests {
             let t0 = &format!("{}{pre}{}", &line[..p], &line[p..]);
             let q = q + pre.len();
             let t1 = format!("{}{new}{}", &t0[..p], &t0[q..]);
-            let change = TextChange {
-                old: &t0[p..q],
-                new,
-                before: t0[..p].chars().next_back(),
-                after: t0[q..].chars().next(),
-            };
+            let change = TextChange::of(t0, p..q, new);
             let delta = new.len() as isize - (q - p) as isize;
             let moved = |r: &Range<usize>| {
                 let start = if r.start < p { r.start } else if r.start < q { p } else { (r.start as isize + delta) as usize };
@@ -600,12 +595,7 @@ mod tests {
             let t0 = &format!("{head}{old}{tail}");
             let (p, q) = (head.len(), head.len() + old.len());
             let t1 = format!("{}{new}{}", &t0[..p], &t0[q..]);
-            let change = TextChange {
-                old,
-                new,
-                before: t0[..p].chars().next_back(),
-                after: t0[q..].chars().next(),
-            };
+            let change = TextChange::of(t0, p..q, new);
             assert_eq!(spelling.affected_by(&change), affects, "{t0:?} → {t1:?}");
             let names = |t: &str| -> Vec<String> {
                 let (changes, entities) = look(spelling.as_ref(), t);

@@ -337,10 +337,8 @@ impl Stage for Dehyphenate {
     /// typography's spaces and apostrophes, a name respelled between two
     /// spaces, a junk line taken away whole.
     fn affected_by(&self, change: &TextChange<'_>) -> bool {
-        let word = |c: &char| *c == '-' || is_alphanumeric(*c);
-        let joined = |a: Option<char>, b: Option<char>| {
-            a.is_some_and(|a| word(&a)) && b.is_some_and(|b| word(&b))
-        };
+        let word = |c: char| c == '-' || is_alphanumeric(c);
+        let joined = |a: Option<char>, b: Option<char>| a.is_some_and(word) && b.is_some_and(word);
         let crossed = |text: &str| match (text.chars().next(), text.chars().next_back()) {
             (Some(first), Some(last)) => {
                 joined(change.before, Some(first)) || joined(Some(last), change.after)

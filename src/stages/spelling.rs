@@ -80,7 +80,7 @@ enum Case {
     Upper,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 struct Pattern {
     entity: usize,
     case: Case,
@@ -556,7 +556,8 @@ impl BlindTo {
                 if let Some(p) = prev {
                     match (ascii(p), ascii(c)) {
                         (Some(i), Some(j)) => {
-                            ascii_pairs[(i << 7 | j) / 64] |= 1 << ((i << 7 | j) % 64)
+                            let (word, bit) = ascii_pair_bit(i, j);
+                            ascii_pairs[word] |= bit;
                         }
                         _ => other_pairs.push((p, c)),
                     }
@@ -591,7 +592,8 @@ impl BlindTo {
         };
         match (ascii(a), ascii(b)) {
             (Some(i), Some(j)) => {
-                self.ascii_pairs[(i << 7 | j) / 64] & (1 << ((i << 7 | j) % 64)) != 0
+                let (word, bit) = ascii_pair_bit(i, j);
+                self.ascii_pairs[word] & bit != 0
             }
             _ => self.other_pairs.binary_search(&(a, b)).is_ok(),
         }
@@ -609,7 +611,7 @@ impl BlindTo {
     /// stops being so.
     fn sees(&self, change: &TextChange<'_>) -> bool {
         let (old, new) = (change.old, change.new);
-        let spacing = |s: &str| s.chars().all(|c| c.is_whitespace() && c != '\n');
+        let spacing = |s: &str| s.chars().all(is_spacing);
         let apostrophe = |s: &str| {
             let mut chars = s.chars();
             matches!(chars.next(), Some('\'' | '’')) && chars.next().is_none()
@@ -620,7 +622,6 @@ impl BlindTo {
             return true;
         }
         let (before, after) = (change.before, change.after);
-        // Could a match hold `s`, between `before` and `after`?
         // Could a match hold `s`, between `before` and `after`?
         let held = |s: &str| match (s.chars().next(), s.chars().next_back()) {
             (Some(first), Some(last)) => {
@@ -644,12 +645,24 @@ fn ascii(c: char) -> Option<usize> {
     c.is_ascii().then_some(c as usize)
 }
 
+/// Where the pair of ASCII characters `i`, `j` is in
+/// [`BlindTo::ascii_pairs`]: its word and its bit.
+fn ascii_pair_bit(i: usize, j: usize) -> (usize, u64) {
+    let n = i << 7 | j;
+    (n / 64, 1 << (n % 64))
+}
+
+/// White space within a line (a line end starts a sentence).
+fn is_spacing(c: char) -> bool {
+    c.is_whitespace() && c != '\n'
+}
+
 /// How [`BlindTo`] records `c` in a pair: white space as a space, ’ as '
 /// (spellings are listed with each, see [`expand`]).
 fn pair_char(c: char) -> char {
     match c {
         '’' => '\'',
-        c if c.is_whitespace() && c != '\n' => ' ',
+        c if is_spacing(c) => ' ',
         c => c,
     }
 }

@@ -43,28 +43,13 @@ for line in sys.stdin:
     mv "$CLEAN.tmp" "$CLEAN"
 fi
 
-# best_run INPUT [ARGS...]: "seconds cpu-seconds" of the quickest of RUNS.
-best_run() {
-    local input=$1 best="" cpu=""
-    shift
-    for _ in $(seq "$RUNS"); do
-        read -r secs user sys <<< "$( { /usr/bin/time -f '%e %U %S' target/release/lavoir run -q \
-            --jsonl "$input" --out /dev/null -j 1 "$@" 2>&1 >/dev/null; } | tail -1)"
-        if [[ -z $best ]] || awk "BEGIN{exit !($secs < $best)}"; then
-            best=$secs
-            cpu=$(awk "BEGIN{printf \"%.2f\", $user + $sys}")
-        fi
-    done
-    echo "$best $cpu"
-}
-
 echo "lavoir $(git describe --always --dirty 2>/dev/null || echo '?'), $(date -u +%Y-%m-%d), one thread, best of $RUNS"
 printf '%-18s %8s %8s %8s %9s %9s %20s\n' run input start-up seconds "CPU s" "MB/s" "MB/s after start-up"
 row() {
     local name=$1 input=$2 start secs cpu bytes
     shift 2
-    read -r start _ <<< "$(best_run "$WORK/empty.jsonl" "$@")"
-    read -r secs cpu <<< "$(best_run "$input" "$@")"
+    read -r start _ <<< "$(best_run "$RUNS" "$WORK/empty.jsonl" -j 1 "$@")"
+    read -r secs cpu _ <<< "$(best_run "$RUNS" "$input" -j 1 "$@")"
     bytes=$(stat -c %s "$input")
     printf '%-18s %8s %8s %8s %9s %9s %20s\n' "$name" "$((bytes / 1000000)) MB" "$start" "$secs" "$cpu" \
         "$(awk "BEGIN{printf \"%.1f\", $bytes / 1e6 / $secs}")" \

@@ -31,18 +31,7 @@ printf '%-8s %10s %10s %14s %12s\n' threads seconds MB/s "peak RSS MB" "CPU seco
 declare -A RATE
 failed=0
 for j in $THREADS; do
-    best=""
-    rss=0
-    for _ in $(seq "$RUNS"); do
-        out=$( { /usr/bin/time -f '%e %M %U %S' target/release/lavoir run -q --jsonl "$CORPUS" \
-                 --out /dev/null -j "$j" 2>&1 >/dev/null; } | tail -1)
-        read -r secs kb user sys <<< "$out"
-        if [[ -z $best ]] || awk "BEGIN{exit !($secs < $best)}"; then
-            best=$secs
-            cpu=$(awk "BEGIN{printf \"%.2f\", $user + $sys}")
-        fi
-        if ((kb > rss)); then rss=$kb; fi
-    done
+    read -r best cpu rss <<< "$(best_run "$RUNS" "$CORPUS" -j "$j")"
     RATE[$j]=$(awk "BEGIN{printf \"%.1f\", $BYTES / 1e6 / $best}")
     printf '%-8s %10s %10s %14s %12s\n' "$j" "$best" "${RATE[$j]}" \
         "$(awk "BEGIN{printf \"%.0f\", $rss / 1024}")" "$cpu"
